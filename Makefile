@@ -1,0 +1,42 @@
+# The two commands: `make run` and `make test`. Everything else is a step they call.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: run test setup lint fmt test-sqlite test-postgres bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+## Serve the Privacy Center and admin console on the embedded default (SQLite, outbox mail).
+run: setup
+	$(BIN)/privacyops setup
+	$(BIN)/privacyops serve
+
+## Lint, type-check, then the whole suite on SQLite and on PostgreSQL.
+test: setup lint test-sqlite test-postgres
+
+test-sqlite: setup
+	PRIVACYOPS_TEST_DATABASE_URL=sqlite $(BIN)/pytest -q -p no:cacheprovider
+
+test-postgres: setup
+	PRIVACYOPS_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q -p no:cacheprovider
+
+lint: setup
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+fmt: setup
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

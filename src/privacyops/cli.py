@@ -1,0 +1,102 @@
+"""The `privacyops` command. Each domain adds its own sub-commands; this file only wires them.
+
+Errors come out as one line on stderr with exit code 1 (bad input, refused action) or 2 (bad
+usage, from Typer), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from privacyops.errors import PrivacyOpsError
+from privacyops.policy.cli import policy_app
+from privacyops.settings import get_settings
+
+app = typer.Typer(
+    name="privacyops",
+    help="privacyops: make a privacy policy true inside your systems.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="The platform's own database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(policy_app, name="policy")
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Apply database migrations up to REVISION (default: the latest)."""
+    from privacyops.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.effective_database_url, revision)
+    out.print(f"database at {revision}: {_safe_url(settings.effective_database_url)}")
+
+
+@app.command()
+def setup() -> None:
+    """Prepare a fresh install: data folder, migrations, and the default policy if none exists."""
+    from privacyops.migrate import upgrade
+    from privacyops.policy.bootstrap import publish_default_policy
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.outbox_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.effective_database_url)
+    out.print(f"database ready: {_safe_url(settings.effective_database_url)}")
+    message = publish_default_policy(settings, today=date.today())
+    out.print(message)
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Listen address (default from settings).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (default from settings).")] = None,
+) -> None:
+    """Serve the Privacy Center, the admin console and the API."""
+    import uvicorn
+
+    from privacyops.app import create_app
+
+    settings = get_settings()
+    bind_host, bind_port = host or settings.host, port or settings.port
+    out.print(f"privacyops serving on http://{bind_host}:{bind_port}")
+    uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level="warning")
+
+
+def _safe_url(url: str) -> str:
+    """A database URL without its password, fit for a terminal or a log."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    try:
+        app()
+    except PrivacyOpsError as exc:
+        err.print(f"privacyops: error: {exc.message}", markup=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("privacyops: interrupted", markup=False)
+        sys.exit(130)
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        err.print(f"privacyops: error: {type(exc).__name__}: {exc}", markup=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""One settings object for the whole platform, read from PRIVACYOPS_* environment variables.
+
+It is built by `get_settings()` at the edge (app factory, CLI) and passed down; no module reads
+the environment at import time.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PRIVACYOPS_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        Path("var"),
+        description="Folder for the embedded default's files: SQLite database, outbox, keys.",
+    )
+    database_url: str = Field(
+        "",
+        description=(
+            "SQLAlchemy URL of the platform's own database. Empty means the embedded default, "
+            "a SQLite file `privacyops.db` under data_dir."
+        ),
+    )
+    database_echo: bool = Field(False, description="Log every SQL statement (debugging only).")
+    host: str = Field("127.0.0.1", description="Address the web server listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the web server listens on.")
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Address people reach the Privacy Center at; used in links and mails.",
+    )
+    default_policy_file: Path = Field(
+        Path("examples/miniso-usa/policy.yaml"),
+        description="Policy manifest that `privacyops setup` publishes when none is published yet.",
+    )
+    mail_backend: Literal["outbox", "smtp"] = Field(
+        "outbox",
+        description="`outbox` writes each mail as an .eml file in data_dir/outbox; `smtp` sends.",
+    )
+    smtp_host: str = Field("127.0.0.1", description="SMTP server host when mail_backend is smtp.")
+    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP server port.")
+    mail_from: str = Field(
+        "privacy@localhost", description="Sender address of every mail the platform sends."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Minimum level of log records written."
+    )
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'privacyops.db').as_posix()}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

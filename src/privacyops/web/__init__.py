@@ -1,0 +1,1 @@
+"""Shared web plumbing: problem+json errors, templates, session dependency."""
