@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from privacyops import __version__
 from privacyops.db import make_engine, make_session_factory
+from privacyops.policy import api as policy_api
+from privacyops.policy import pages as policy_pages
 from privacyops.settings import Settings, get_settings
 from privacyops.web import health
 from privacyops.web.problems import install_problem_handlers
@@ -36,5 +38,7 @@ def create_app(
     app.state.session_factory = session_factory
     install_problem_handlers(app)
     app.include_router(health.router)
+    app.include_router(policy_api.router)
+    app.include_router(policy_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
