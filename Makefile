@@ -38,5 +38,9 @@ fmt: setup
 	$(BIN)/ruff check --fix src tests bench
 	$(BIN)/ruff format src tests bench
 
+## Benchmarks: each prints its ratio to a baseline measured in the same run.
+bench: setup
+	$(BIN)/python -m bench
+
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,15 @@
+"""`python -m bench` (or `make bench`): every benchmark, printed as ratios to its baseline."""
+
+from __future__ import annotations
+
+from bench import bench_policy
+
+
+def main() -> None:
+    print(f"{'benchmark':<44} {'ratio':>8}  baseline")
+    for result in bench_policy.run():
+        print(result.line())
+
+
+if __name__ == "__main__":
+    main()

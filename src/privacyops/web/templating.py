@@ -1,0 +1,76 @@
+"""The Jinja2 environment every HTML page renders through.
+
+One environment for the whole app: autoescape is always on, whatever the template's file name,
+because page content comes from manifests, requests and staff input, never trusted as HTML.
+Undefined variables raise, so a template typo fails a test instead of rendering an empty gap.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from starlette.responses import HTMLResponse
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+# No script, no external resource: the pages need none, and a strict policy limits the damage
+# if some text ever escapes escaping. `form-action 'self'` leaves room for the request forms.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def long_date(value: date | None) -> str:
+    """`July 31, 2024`: the way the policy itself writes dates."""
+    if value is None:
+        return ""
+    return f"{value:%B} {value.day}, {value.year}"
+
+
+def yes_no(value: object) -> str:
+    return "Yes" if value else "No"
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.filters["long_date"] = long_date
+    env.filters["yes_no"] = yes_no
+    return env
+
+
+def render_text(template: str, **context: Any) -> str:
+    """Render a template to a string. `site_name` defaults so that every page has a header."""
+    context.setdefault("site_name", "Privacy Center")
+    context.setdefault("page_title", None)
+    return environment().get_template(template).render(**context)
+
+
+def render_page(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Render a full page as an HTML response with the site's security headers."""
+    return HTMLResponse(
+        render_text(template, **context), status_code=status_code, headers=SECURITY_HEADERS
+    )
+
+
+def error_page(status_code: int, title: str, message: str, **context: Any) -> HTMLResponse:
+    """The HTML error page for routes that people open in a browser (API errors stay JSON)."""
+    return render_page(
+        "error.html", status_code, page_title=title, error_title=title, message=message, **context
+    )
