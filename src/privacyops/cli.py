@@ -94,8 +94,29 @@ def main() -> None:
         err.print("privacyops: interrupted", markup=False)
         sys.exit(130)
     except Exception as exc:  # the last line of defence: one line, never a traceback
-        err.print(f"privacyops: error: {type(exc).__name__}: {exc}", markup=False)
+        err.print(f"privacyops: error: {describe_unexpected(exc)}", markup=False)
         sys.exit(1)
+
+
+def describe_unexpected(exc: Exception) -> str:
+    """One line for an error no command expected: a bad setting, an unreachable database, ..."""
+    from pydantic import ValidationError
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    if isinstance(exc, ValidationError) and exc.title == "Settings":
+        fields = "; ".join(
+            f"PRIVACYOPS_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors()
+        )
+        return f"invalid setting {fields}"
+    if isinstance(exc, OperationalError):
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no answer"
+        return f"cannot reach the database: {reason}"
+    if isinstance(exc, DBAPIError):
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        return f"database error: {reason}"
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first_line}" if first_line else type(exc).__name__
 
 
 if __name__ == "__main__":
