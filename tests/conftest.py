@@ -99,14 +99,14 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 @pytest.fixture
 def use_test_database(
     monkeypatch: pytest.MonkeyPatch, settings: Settings, session_factory: sessionmaker[Session]
-) -> Settings:
+) -> Iterator[Settings]:
     """Point the CLI and jobs at this test's transaction and settings."""
     monkeypatch.setattr(runtime, "open_session_factory", lambda _settings: session_factory)
     get_settings.cache_clear()
     monkeypatch.setenv("PRIVACYOPS_DATA_DIR", str(settings.data_dir))
     monkeypatch.setenv("PRIVACYOPS_DATABASE_URL", settings.database_url)
     monkeypatch.setenv("PRIVACYOPS_DEFAULT_POLICY_FILE", str(settings.default_policy_file))
-    yield settings  # type: ignore[misc]
+    yield settings
     get_settings.cache_clear()
 
 

@@ -47,10 +47,11 @@ SECTION_TITLES: tuple[str, ...] = (
     "Privacy Rights Under Certain State Privacy Laws",
 )
 
+# Section 1's three approaches, as a note on each source of section 2.
 COLLECTION_METHOD_LABELS = {
-    CollectionMethod.provided_by_person: "You give it to us directly",
-    CollectionMethod.automatic: "We collect it automatically when you use our services",
-    CollectionMethod.other_sources: "We obtain it from other sources, such as third parties",
+    CollectionMethod.provided_by_person: "you give it to us",
+    CollectionMethod.automatic: "we collect it automatically",
+    CollectionMethod.other_sources: "we obtain it from other sources",
 }
 
 LEGAL_BASIS_LABELS = {
@@ -171,7 +172,6 @@ class Item:
 @dataclass(frozen=True)
 class CollectionView:
     statement: str
-    approaches: tuple[str, ...]
     categories: tuple[Item, ...]
     special_categories_statement: str
 
@@ -299,6 +299,7 @@ class ContactView:
     address_lines: tuple[str, ...]
     phone: str | None
     website: str | None
+    website_href: str | None
     methods: tuple[str, ...]
 
 
@@ -306,7 +307,7 @@ class ContactView:
 class ChangesView:
     statement: str
     notice_days: int
-    notice_methods: tuple[str, ...]
+    notice_by: str
 
 
 @dataclass(frozen=True)
@@ -422,10 +423,8 @@ def present_policy(manifest: PolicyManifest) -> PolicyView:
 
 
 def collection_view(manifest: PolicyManifest) -> CollectionView:
-    used = {method for source in manifest.sources for method in source.methods}
     return CollectionView(
         statement=manifest.collection_statement,
-        approaches=tuple(COLLECTION_METHOD_LABELS[m] for m in CollectionMethod if m in used),
         categories=tuple(
             Item(c.name, c.description, ("Sensitive personal information",) if c.sensitive else ())
             for c in manifest.data_categories
@@ -435,7 +434,16 @@ def collection_view(manifest: PolicyManifest) -> CollectionView:
 
 
 def sources_view(manifest: PolicyManifest) -> SourcesView:
-    return SourcesView(tuple(Item(s.name, s.description) for s in manifest.sources))
+    return SourcesView(
+        tuple(
+            Item(s.name, s.description, (f"How: {'; '.join(_methods(s.methods))}.",))
+            for s in manifest.sources
+        )
+    )
+
+
+def _methods(methods: Iterable[CollectionMethod]) -> list[str]:
+    return [COLLECTION_METHOD_LABELS[m] for m in CollectionMethod if m in set(methods)]
 
 
 def purposes_view(manifest: PolicyManifest) -> PurposesView:
@@ -593,14 +601,16 @@ def contact_view(manifest: PolicyManifest) -> ContactView:
         ),
         phone=org.phone,
         website=org.website,
+        # Staff input: only a web address becomes a link, never `javascript:` or the like.
+        website_href=org.website if _is_web_address(org.website) else None,
         methods=tuple(CONTACT_METHOD_LABELS[m] for m in org.contact_methods),
     )
 
 
 def changes_view(manifest: PolicyManifest) -> ChangesView:
     changes = manifest.changes
-    methods = tuple(NOTICE_METHOD_LABELS[m] for m in changes.notice_methods)
-    return ChangesView(changes.statement, changes.notice_days, methods)
+    notice_by = _sentence_list(NOTICE_METHOD_LABELS[m] for m in changes.notice_methods)
+    return ChangesView(changes.statement, changes.notice_days, notice_by)
 
 
 def state_rights_view(manifest: PolicyManifest) -> StateRightsView:
@@ -656,6 +666,10 @@ def version_notice(
 def _category_names(manifest: PolicyManifest, keys: Iterable[str]) -> tuple[str, ...]:
     # Validation guarantees the keys exist; fall back to the key rather than fail a page.
     return tuple(c.name if (c := manifest.category(k)) else k for k in keys)
+
+
+def _is_web_address(value: str | None) -> bool:
+    return value is not None and value.lower().startswith(("https://", "http://"))
 
 
 def _sentence_list(parts: Iterable[str]) -> str:

@@ -56,9 +56,10 @@ def environment() -> Environment:
 
 
 def render_text(template: str, **context: Any) -> str:
-    """Render a template to a string. `site_name` defaults so that every page has a header."""
+    """Render a template to a string; the layout's own variables have defaults."""
     context.setdefault("site_name", "Privacy Center")
     context.setdefault("page_title", None)
+    context.setdefault("nav_current", None)
     return environment().get_template(template).render(**context)
 
 

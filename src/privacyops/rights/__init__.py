@@ -1,0 +1,1 @@
+"""Rights requests: jurisdiction rules now; intake, workflow, deadlines and appeals to come."""
