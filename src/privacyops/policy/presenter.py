@@ -550,17 +550,24 @@ def rights_view(manifest: PolicyManifest) -> RightsView:
 
 
 def advertising_view(manifest: PolicyManifest) -> AdvertisingView:
+    names = {r.key: r.name for r in manifest.recipients}
     practices = tuple(
-        Item(
-            p.name,
-            p.description,
-            ("You may allow us to use your name, voice or likeness.",)
-            if p.uses_name_and_likeness
-            else (),
-        )
+        Item(p.name, p.description, _practice_notes(p.uses_name_and_likeness, p.recipients, names))
         for p in manifest.advertising.practices
     )
     return AdvertisingView(manifest.advertising.statement, practices)
+
+
+def _practice_notes(
+    likeness: bool, recipients: list[str], names: dict[str, str]
+) -> tuple[str, ...]:
+    notes = []
+    if likeness:
+        notes.append("You may allow us to use your name, voice or likeness.")
+    if recipients:
+        # Section 9 discloses who takes part; name them here, not only in section 5.
+        notes.append("Shared with: " + ", ".join(names.get(k, k) for k in recipients) + ".")
+    return tuple(notes)
 
 
 def children_view(manifest: PolicyManifest) -> ChildrenView:
