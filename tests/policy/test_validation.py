@@ -150,7 +150,7 @@ CASES = [
     ),
     pytest.param(
         [("title: Example Shop Privacy Policy", "title: [Example Shop Privacy Policy")],
-        ["policy.yaml:4: (yaml): malformed YAML: expected ',' or ']', but got ':'"],
+        ["policy.yaml:4: (yaml): malformed YAML: did not find expected ',' or ']'"],
         id="malformed-yaml",
     ),
     pytest.param(
