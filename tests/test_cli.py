@@ -46,7 +46,7 @@ def test_unknown_command_is_a_usage_error(tmp_path: Path) -> None:
 def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     result = run_cli("db", "upgrade", data_dir=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "database at head" in result.stdout
+    assert "database at heads" in result.stdout
     assert (tmp_path / "cli.db").exists()
 
 

@@ -13,9 +13,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from privacyops.audit.cli import audit_app
 from privacyops.errors import PrivacyOpsError
 from privacyops.policy.cli import policy_app
 from privacyops.settings import get_settings
+from privacyops.staff.cli import staff_app
+from privacyops.vault.cli import keys_app
 
 app = typer.Typer(
     name="privacyops",
@@ -27,6 +30,9 @@ app = typer.Typer(
 db_app = typer.Typer(help="The platform's own database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(policy_app, name="policy")
+app.add_typer(staff_app, name="staff")
+app.add_typer(audit_app, name="audit")
+app.add_typer(keys_app, name="keys")
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -34,7 +40,7 @@ out = Console(highlight=False, soft_wrap=True)
 
 @db_app.command("upgrade")
 def db_upgrade(
-    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "heads",
 ) -> None:
     """Apply database migrations up to REVISION (default: the latest)."""
     from privacyops.migrate import upgrade
@@ -49,10 +55,15 @@ def setup() -> None:
     """Prepare a fresh install: data folder, migrations, and the default policy if none exists."""
     from privacyops.migrate import upgrade
     from privacyops.policy.bootstrap import publish_default_policy
+    from privacyops.secretkey import ensure_secret_key
+    from privacyops.vault.setup import ensure_keyring
 
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.outbox_dir.mkdir(parents=True, exist_ok=True)
+    for message in (ensure_secret_key(settings), ensure_keyring(settings)):
+        if message:
+            out.print(message)
     upgrade(settings.effective_database_url)
     out.print(f"database ready: {_safe_url(settings.effective_database_url)}")
     message = publish_default_policy(settings, today=date.today())

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -52,6 +52,47 @@ class Settings(BaseSettings):
         "INFO", description="Minimum level of log records written."
     )
 
+    # --- security -------------------------------------------------------------------------
+    secret_key: SecretStr | None = Field(
+        None,
+        description=(
+            "Signs session and CSRF tokens. Empty: read from data_dir/secret.key, which "
+            "`privacyops setup` creates on first start."
+        ),
+    )
+    vault_keyring: SecretStr | None = Field(
+        None,
+        description=(
+            'The vault\'s key ring as JSON: {"active": ID, "keys": {ID: base64 32-byte key}, '
+            '"index_key": base64 32-byte key}. Empty: read from data_dir/vault-keys.json, '
+            "which `privacyops setup` creates on first start."
+        ),
+    )
+    session_idle_minutes: int = Field(
+        30, ge=1, le=24 * 60, description="A staff session ends after this long without use."
+    )
+    session_absolute_hours: int = Field(
+        12, ge=1, le=24 * 7, description="A staff session ends this long after login, in any case."
+    )
+    login_max_failures: int = Field(
+        5, ge=1, le=100, description="Failed logins in a row before an account is locked."
+    )
+    login_lockout_seconds: int = Field(
+        60, ge=1, description="First lockout's length; each further failure doubles it (max 1 h)."
+    )
+    rate_limit_backend: Literal["memory", "redis"] = Field(
+        "memory", description="`memory` for one process (embedded default), `redis` to share."
+    )
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0", description="Redis for rate limits (and jobs, later)."
+    )
+    rate_limit_login: str = Field(
+        "10/minute", description="Login attempts allowed per client address, as COUNT/PERIOD."
+    )
+    rate_limit_public: str = Field(
+        "60/minute", description="Requests to public write endpoints per client, COUNT/PERIOD."
+    )
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
@@ -61,6 +102,11 @@ class Settings(BaseSettings):
     @property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies get the Secure flag (and responses HSTS) when served over https."""
+        return self.public_url.startswith("https://")
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,38 @@
+"""Every action the audit log knows. One list, so reports and filters can rely on the names.
+
+Reads of personal data are actions too (`*.viewed`, `*.downloaded`, `*.exported`): the policy's
+section 7 promises that staff only reach what their work needs, and the log shows that it held.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AuditAction(StrEnum):
+    # staff accounts and sessions
+    staff_created = "staff.created"
+    staff_disabled = "staff.disabled"
+    staff_enabled = "staff.enabled"
+    staff_role_changed = "staff.role_changed"
+    staff_password_changed = "staff.password_changed"
+    staff_login = "staff.login"
+    staff_login_failed = "staff.login_failed"
+    staff_locked_out = "staff.locked_out"
+    staff_logout = "staff.logout"
+    staff_listed = "staff.listed"
+    token_created = "token.created"
+    token_revoked = "token.revoked"
+    access_denied = "access.denied"
+    # the audit log itself
+    audit_viewed = "audit.viewed"
+    audit_exported = "audit.exported"
+    audit_verified = "audit.verified"
+    # policy
+    policy_published = "policy.published"
+    # vault and identities
+    keys_generated = "keys.generated"
+    keys_rotated = "keys.rotated"
+    subject_created = "subject.created"
+    subject_viewed = "subject.viewed"
+    subject_shredded = "subject.shredded"

@@ -1,0 +1,1 @@
+"""Data subjects and their identities (email, phone, loyalty id, device id), kept in the vault."""
