@@ -8,7 +8,7 @@ from pathlib import Path
 
 from privacyops.settings import Settings
 
-SECRET_FILE = "secret.key"
+SECRET_FILE = "secret.key"  # noqa: S105 (a file name, not the secret)
 
 
 def secret_key_path(settings: Settings) -> Path:
