@@ -7,26 +7,42 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import ASGIApp
 
 from privacyops import __version__
 from privacyops.db import make_engine, make_session_factory
+from privacyops.logs import configure_logging
 from privacyops.policy import api as policy_api
 from privacyops.policy import pages as policy_pages
+from privacyops.ratelimit import get_limiter
 from privacyops.settings import Settings, get_settings
+from privacyops.staff import api as staff_api
+from privacyops.staff import pages as staff_pages
 from privacyops.web import health
+from privacyops.web.auth import assert_admin_routes_guarded, install_auth_handlers
 from privacyops.web.problems import install_problem_handlers
+from privacyops.web.security import SecurityHeaders
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+class PrivacyOpsApp(FastAPI):
+    """FastAPI with the security headers outermost, so that even the 500 page gets them."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        settings: Settings = self.state.settings
+        return SecurityHeaders(super().build_middleware_stack(), https=settings.secure_cookies)
 
 
 def create_app(
     settings: Settings | None = None, session_factory: sessionmaker[Session] | None = None
 ) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings)
     if session_factory is None:
         engine = make_engine(settings.effective_database_url, echo=settings.database_echo)
         session_factory = make_session_factory(engine)
-    app = FastAPI(
+    app = PrivacyOpsApp(
         title="privacyops",
         version=__version__,
         description="Privacy Center, admin console and API that keep a privacy policy's promises.",
@@ -36,9 +52,15 @@ def create_app(
     )
     app.state.settings = settings
     app.state.session_factory = session_factory
+    app.state.login_limiter = get_limiter(settings)
     install_problem_handlers(app)
+    install_auth_handlers(app)
     app.include_router(health.router)
     app.include_router(policy_api.router)
     app.include_router(policy_pages.router)
+    app.include_router(staff_api.router)
+    app.include_router(staff_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # Refuse by default: no staff route may start without a permission check.
+    assert_admin_routes_guarded(app)
     return app

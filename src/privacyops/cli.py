@@ -38,6 +38,14 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
 
+@app.callback()
+def _configure() -> None:
+    """Every command logs in one format, with personal data redacted."""
+    from privacyops.logs import configure_logging
+
+    configure_logging(get_settings())
+
+
 @db_app.command("upgrade")
 def db_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "heads",
@@ -85,7 +93,8 @@ def serve(
     settings = get_settings()
     bind_host, bind_port = host or settings.host, port or settings.port
     out.print(f"privacyops serving on http://{bind_host}:{bind_port}")
-    uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_level="warning")
+    # log_config=None: uvicorn's records go through our handler, and so through its redaction.
+    uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_config=None)
 
 
 def _safe_url(url: str) -> str:

@@ -68,6 +68,15 @@ class Settings(BaseSettings):
             "which `privacyops setup` creates on first start."
         ),
     )
+    keystore_url: str = Field(
+        "",
+        description=(
+            "SQLAlchemy URL of the vault's key store (the wrapped per-subject data keys). It must "
+            "be another database than database_url, so that erasing a key also makes the data in "
+            "database backups unreadable. Empty: a SQLite file `keystore.db` under data_dir. On "
+            "PostgreSQL, another database (or a schema via ?options=-csearch_path%3Dkeystore)."
+        ),
+    )
     session_idle_minutes: int = Field(
         30, ge=1, le=24 * 60, description="A staff session ends after this long without use."
     )
@@ -98,6 +107,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'privacyops.db').as_posix()}"
+
+    @property
+    def effective_keystore_url(self) -> str:
+        if self.keystore_url:
+            return self.keystore_url
+        return f"sqlite:///{(self.data_dir / 'keystore.db').as_posix()}"
 
     @property
     def outbox_dir(self) -> Path:

@@ -33,6 +33,7 @@ class AuditAction(StrEnum):
     # vault and identities
     keys_generated = "keys.generated"
     keys_rotated = "keys.rotated"
+    keys_retired = "keys.retired"
     subject_created = "subject.created"
     subject_viewed = "subject.viewed"
     subject_shredded = "subject.shredded"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 from privacyops.audit import repository
 from privacyops.audit.actions import AuditAction
 from privacyops.audit.chain import event_hash
+from privacyops.audit.schemas import AuditFilters, Page, event_record
+from privacyops.errors import FieldProblem, InvalidInput
 from privacyops.models.audit import AuditEvent
 from privacyops.models.types import utcnow
 
@@ -28,7 +30,8 @@ def record(
 ) -> AuditEvent:
     """Append one event in the caller's transaction: it is committed with the change it records.
 
-    `actor` is `staff:<id>`, `token:<id>`, `cli`, `consumer` or `system`; `subject` is a keyed
+    `actor` is `staff:<id>`, `token:<id>`, `cli`, `consumer`, `anonymous` (a failed login)
+    or `system`; `subject` is a keyed
     hash of the data subject (never an identity in clear); `details` must hold no personal data.
     """
     seq, prev_hash = repository.advance_head(db)
@@ -47,3 +50,64 @@ def record(
     event = AuditEvent(**fields, prev_hash=prev_hash, hash=digest)
     repository.append(db, event)
     return event
+
+
+MAX_PAGE = 500
+
+
+def search_events(db: Session, filters: AuditFilters, offset: int = 0, limit: int = 50) -> Page:
+    """One page of matching events, newest first, with the total count.
+
+    Reading the log is itself worth recording: callers that show events to staff record
+    `audit.viewed` (the admin console and API do, with the filters in `details`).
+    """
+    _check_page(offset, limit)
+    _check_dates(filters)
+    items = repository.search(db, filters, offset, limit)
+    return Page(items=items, total=repository.count(db, filters), offset=offset, limit=limit)
+
+
+def export_events(
+    db: Session, filters: AuditFilters, *, upto_seq: int | None = None, batch_size: int = 1000
+) -> Iterator[dict[str, Any]]:
+    """Matching events, oldest first, as plain dicts; streamed in batches (constant memory).
+
+    `upto_seq` bounds the export to a snapshot, so events recorded while it runs (including the
+    `audit.exported` event of the export itself) are left for the next one.
+    """
+    _check_dates(filters)
+    after = 0
+    while True:
+        rows = repository.matching_after(db, filters, after, upto_seq, batch_size)
+        for row in rows:
+            yield event_record(row)
+        if len(rows) < batch_size:
+            return
+        after = rows[-1].seq
+
+
+def count_events(db: Session, filters: AuditFilters, upto_seq: int | None = None) -> int:
+    _check_dates(filters)
+    return repository.count(db, filters, upto_seq)
+
+
+def head_seq(db: Session) -> int:
+    """The sequence number of the last recorded event (0 for an empty log)."""
+    head_seq, _hash, max_seq = repository.chain_state(db)
+    return head_seq if head_seq is not None else max_seq
+
+
+def _check_page(offset: int, limit: int) -> None:
+    problems = []
+    if offset < 0:
+        problems.append(FieldProblem("offset", "must be 0 or more"))
+    if not 1 <= limit <= MAX_PAGE:
+        problems.append(FieldProblem("limit", f"must be between 1 and {MAX_PAGE}"))
+    if problems:
+        raise InvalidInput("; ".join(p.render() for p in problems), problems)
+
+
+def _check_dates(filters: AuditFilters) -> None:
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        problem = FieldProblem("date_to", "must be on or after date_from")
+        raise InvalidInput(problem.render(), [problem])

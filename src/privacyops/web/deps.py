@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from privacyops.settings import Settings
+from privacyops.vault.service import Vault
 
 
 def get_db(request: Request) -> Iterator[Session]:
@@ -30,5 +31,15 @@ def get_app_settings(request: Request) -> Settings:
     return settings
 
 
+def get_vault(request: Request) -> Vault:
+    """The process's one vault (its key store engine is shared), made on first use."""
+    vault: Vault | None = getattr(request.app.state, "vault", None)
+    if vault is None:
+        vault = Vault.from_settings(request.app.state.settings)
+        request.app.state.vault = vault
+    return vault
+
+
 DbSession = Annotated[Session, Depends(get_db)]
+AppVault = Annotated[Vault, Depends(get_vault)]
 AppSettings = Annotated[Settings, Depends(get_app_settings)]

@@ -17,17 +17,6 @@ from starlette.responses import HTMLResponse
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
-# No script, no external resource: the pages need none, and a strict policy limits the damage
-# if some text ever escapes escaping. `form-action 'self'` leaves room for the request forms.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; "
-        "form-action 'self'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
-
 
 def long_date(value: date | None) -> str:
     """`July 31, 2024`: the way the policy itself writes dates."""
@@ -64,10 +53,8 @@ def render_text(template: str, **context: Any) -> str:
 
 
 def render_page(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    """Render a full page as an HTML response with the site's security headers."""
-    return HTMLResponse(
-        render_text(template, **context), status_code=status_code, headers=SECURITY_HEADERS
-    )
+    """Render a full page as an HTML response (the security headers come from middleware)."""
+    return HTMLResponse(render_text(template, **context), status_code=status_code)
 
 
 def error_page(status_code: int, title: str, message: str, **context: Any) -> HTMLResponse:

@@ -1,0 +1,71 @@
+"""The staff console's shell: its sections and how every console page is rendered.
+
+Pages of other domains render through `render_console` with a template that extends
+`admin/layout.html`; the navigation then shows only the sections the caller's role may open,
+and the logout form carries the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.responses import HTMLResponse
+
+from privacyops.staff.permissions import DESCRIPTIONS, Permission, permissions_of
+from privacyops.web.auth import Principal
+from privacyops.web.templating import render_page
+
+SITE_NAME = "Staff console"
+
+
+@dataclass(frozen=True)
+class Section:
+    href: str
+    label: str
+    key: str
+    permission: Permission
+    summary: str
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section("/admin", "Dashboard", "dashboard", Permission.console_use, "Who you are."),
+    Section(
+        "/admin/staff", "Staff", "staff", Permission.staff_read, "Staff accounts and their roles."
+    ),
+    Section("/admin/audit", "Audit log", "audit", Permission.audit_read, "Who did what, and when."),
+)
+
+
+def sections_for(principal: Principal | None) -> list[Section]:
+    if principal is None:
+        return []
+    return [s for s in SECTIONS if principal.may(s.permission)]
+
+
+def render_console(
+    template: str,
+    principal: Principal | None,
+    *,
+    status_code: int = 200,
+    nav_current: str | None = None,
+    page_title: str | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    return render_page(
+        template,
+        status_code,
+        site_name=SITE_NAME,
+        page_title=page_title,
+        nav_current=nav_current,
+        principal=principal,
+        console_nav=sections_for(principal),
+        csrf_token=principal.csrf_token if principal is not None else "",
+        **context,
+    )
+
+
+def abilities(principal: Principal) -> list[str]:
+    """What the caller's role may do, in words, in the table's order."""
+    granted = permissions_of(principal.role)
+    return [DESCRIPTIONS[p] for p in Permission if p in granted]
