@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     )
     smtp_host: str = Field("127.0.0.1", description="SMTP server host when mail_backend is smtp.")
     smtp_port: int = Field(25, ge=1, le=65535, description="SMTP server port.")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_username: str | None = Field(None, description="SMTP login, when the server needs one.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password for smtp_username.")
     mail_from: str = Field(
         "privacy@localhost", description="Sender address of every mail the platform sends."
     )

@@ -1,0 +1,1 @@
+"""Mail to people: notices of requests, codes, changes. One port, three implementations."""
