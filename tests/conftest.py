@@ -93,6 +93,8 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         data_dir=tmp_path / "var",
         database_url=database_url,
         default_policy_file=EXAMPLE_POLICY,
+        # Tests run jobs themselves; no clock thread acting behind their back.
+        scheduler_enabled=False,
     )
 
 

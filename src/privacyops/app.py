@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -10,7 +12,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp
 
 from privacyops import __version__
+from privacyops.audit import api as audit_api
+from privacyops.audit import pages as audit_pages
 from privacyops.db import make_engine, make_session_factory
+from privacyops.jobs.queue import make_job_queue
+from privacyops.jobs.scheduler import Scheduler
 from privacyops.logs import configure_logging
 from privacyops.policy import api as policy_api
 from privacyops.policy import pages as policy_pages
@@ -34,6 +40,22 @@ class PrivacyOpsApp(FastAPI):
         return SecurityHeaders(super().build_middleware_stack(), https=settings.secure_cookies)
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The embedded default runs periodic jobs in this process; Celery deployments use beat."""
+    settings: Settings = app.state.settings
+    scheduler = None
+    if settings.job_backend == "inline" and settings.scheduler_enabled:
+        scheduler = Scheduler(app.state.jobs)
+        scheduler.start()
+    yield
+    if scheduler is not None:
+        scheduler.stop()
+    close = getattr(app.state.jobs, "close", None)
+    if close is not None:
+        close()
+
+
 def create_app(
     settings: Settings | None = None, session_factory: sessionmaker[Session] | None = None
 ) -> FastAPI:
@@ -43,6 +65,7 @@ def create_app(
         engine = make_engine(settings.effective_database_url, echo=settings.database_echo)
         session_factory = make_session_factory(engine)
     app = PrivacyOpsApp(
+        lifespan=_lifespan,
         title="privacyops",
         version=__version__,
         description="Privacy Center, admin console and API that keep a privacy policy's promises.",
@@ -53,6 +76,7 @@ def create_app(
     app.state.settings = settings
     app.state.session_factory = session_factory
     app.state.login_limiter = get_limiter(settings)
+    app.state.jobs = make_job_queue(settings)
     install_problem_handlers(app)
     install_auth_handlers(app)
     app.include_router(health.router)
@@ -60,6 +84,8 @@ def create_app(
     app.include_router(policy_pages.router)
     app.include_router(staff_api.router)
     app.include_router(staff_pages.router)
+    app.include_router(audit_api.router)
+    app.include_router(audit_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Refuse by default: no staff route may start without a permission check.
     assert_admin_routes_guarded(app)

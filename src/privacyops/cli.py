@@ -16,6 +16,7 @@ from rich.console import Console
 from privacyops.audit.cli import audit_app
 from privacyops.errors import PrivacyOpsError
 from privacyops.policy.cli import policy_app
+from privacyops.rights.cli import rules_app
 from privacyops.settings import get_settings
 from privacyops.staff.cli import staff_app
 from privacyops.vault.cli import keys_app
@@ -29,10 +30,13 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The platform's own database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
 app.add_typer(policy_app, name="policy")
 app.add_typer(staff_app, name="staff")
 app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
+app.add_typer(rules_app, name="rules")
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -95,6 +99,39 @@ def serve(
     out.print(f"privacyops serving on http://{bind_host}:{bind_port}")
     # log_config=None: uvicorn's records go through our handler, and so through its redaction.
     uvicorn.run(create_app(settings), host=bind_host, port=bind_port, log_config=None)
+
+
+@jobs_app.command("list")
+def jobs_list() -> None:
+    """List the registered jobs and how often periodic ones run."""
+    from privacyops.jobs.registry import registered
+
+    for job in sorted(registered().values(), key=lambda j: j.name):
+        every = f"every {job.every_seconds} s" if job.every_seconds else "on demand"
+        out.print(f"{job.name:<40} {every}")
+
+
+@jobs_app.command("run")
+def jobs_run(
+    name: Annotated[str, typer.Argument(help="The job's name (see `jobs list`).")],
+) -> None:
+    """Run one job now, in this process (for cron, or to catch up by hand)."""
+    from privacyops.jobs.registry import run_job
+
+    run_job(name, get_settings())
+    out.print(f"job {name} done")
+
+
+@app.command()
+def worker(
+    beat: Annotated[bool, typer.Option(help="Also run the periodic-job clock.")] = True,
+    concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 2,
+) -> None:
+    """Run a Celery worker for PRIVACYOPS_JOB_BACKEND=celery (jobs travel through Redis)."""
+    from privacyops.jobs.celery_app import celery_app
+
+    argv = ["worker", "--loglevel=INFO", f"--concurrency={concurrency}"]
+    celery_app(get_settings()).worker_main([*argv, "--beat"] if beat else argv)
 
 
 def _safe_url(url: str) -> str:

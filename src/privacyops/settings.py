@@ -92,6 +92,20 @@ class Settings(BaseSettings):
     login_lockout_seconds: int = Field(
         60, ge=1, description="First lockout's length; each further failure doubles it (max 1 h)."
     )
+    job_backend: Literal["inline", "celery"] = Field(
+        "inline",
+        description=(
+            "`inline` runs background jobs in a thread of the web process (embedded default); "
+            "`celery` sends them to `privacyops worker` processes through Redis."
+        ),
+    )
+    scheduler_enabled: bool = Field(
+        True,
+        description=(
+            "With the inline job backend, `serve` also runs periodic jobs (mail dispatch, due "
+            "dates, purges). Turn off where another process runs them."
+        ),
+    )
     rate_limit_backend: Literal["memory", "redis"] = Field(
         "memory", description="`memory` for one process (embedded default), `redis` to share."
     )
