@@ -261,6 +261,9 @@ def test_a_page_the_role_may_not_open_is_an_html_403_and_recorded(
     assert response.status_code == 403
     assert response.headers["content-type"].startswith("text/html")
     assert "not open to your role" in response.text
+    # The refusal keeps staff inside the console, with a way back to it.
+    assert '<a href="/admin">Back to the staff console</a>' in response.text
+    assert '<a class="brand" href="/admin">Staff console</a>' in response.text
     [event] = events(db, "access.denied")
     assert (event.actor, event.target) == (f"staff:{agent.id}", "GET /admin/officers-only")
     assert event.details == {"permission": "requests.decide", "role": "agent"}

@@ -28,6 +28,15 @@ ADMIN = frozenset({Role.admin})
 # (method, path as registered) -> the roles that may use it.
 EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/admin"): ALL,
+    ("GET", "/admin/staff"): ADMIN,
+    ("POST", "/admin/staff"): ADMIN,
+    ("POST", "/admin/staff/{staff_id}/role"): ADMIN,
+    ("POST", "/admin/staff/{staff_id}/disable"): ADMIN,
+    ("POST", "/admin/staff/{staff_id}/enable"): ADMIN,
+    ("GET", "/admin/account"): ALL,
+    ("POST", "/admin/account/password"): ALL,
+    ("POST", "/admin/account/tokens"): ALL,
+    ("POST", "/admin/account/tokens/{token_id}/revoke"): ALL,
     ("GET", "/api/v1/admin/me"): ALL,
     ("GET", "/api/v1/admin/staff"): ADMIN,
     ("POST", "/api/v1/admin/staff"): ADMIN,
@@ -35,6 +44,13 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/admin/tokens"): ALL,
     ("POST", "/api/v1/admin/tokens"): ALL,
     ("DELETE", "/api/v1/admin/tokens/{token_id}"): ALL,
+    ("GET", "/admin/audit"): frozenset({Role.admin, Role.auditor}),
+    ("GET", "/admin/audit/export"): frozenset({Role.admin, Role.auditor}),
+    ("POST", "/admin/audit/subject"): frozenset({Role.admin, Role.auditor}),
+    ("POST", "/admin/audit/verify"): frozenset({Role.admin, Role.auditor}),
+    ("GET", "/api/v1/admin/audit"): frozenset({Role.admin, Role.auditor}),
+    ("GET", "/api/v1/admin/audit/export"): frozenset({Role.admin, Role.auditor}),
+    ("POST", "/api/v1/admin/audit/verify"): frozenset({Role.admin, Role.auditor}),
 }
 # Staff routes open without login: you cannot be logged in to log in.
 PUBLIC_STAFF_ROUTES = {("GET", "/admin/login"), ("POST", "/admin/login"), ("POST", "/admin/logout")}

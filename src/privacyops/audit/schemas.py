@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from privacyops.audit.actions import AuditAction
+from privacyops.errors import FieldProblem, InvalidInput
 from privacyops.models.audit import AuditEvent
+
+if TYPE_CHECKING:
+    from privacyops.audit.verify import VerifyResult
 
 
 class AuditFilters(BaseModel):
@@ -121,4 +126,113 @@ class AuditEventList(BaseModel):
             total=page.total,
             offset=page.offset,
             limit=page.limit,
+        )
+
+
+# --- filters typed by people (console form) and scripts (API query) ----------------------------
+
+# An action (`staff.created`) or a prefix (`staff.` or `staff.*`). Any well-formed name is
+# accepted, not only the ones the code knows today: the log keeps actions that may be retired.
+ACTION_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*(\.\*?)?$"
+# A subject is a full keyed hash (HMAC-SHA256, hex): a shortened one would match nothing.
+SUBJECT_PATTERN = r"^[0-9a-f]{64}$"
+TEXT_FILTERS = ("actor", "action", "subject", "target")
+DATE_FILTERS = ("date_from", "date_to")
+FILTER_FIELDS = (*TEXT_FILTERS, *DATE_FILTERS)
+_MAX_LENGTH = {"actor": 200, "action": 64, "subject": 64, "target": 200}
+
+
+def parse_filters(values: Mapping[str, str]) -> AuditFilters:
+    """Filters from a form's text fields (blank means no filter); every bad field is reported.
+
+    Messages name the field and never repeat the value.
+    """
+    problems: list[FieldProblem] = []
+    parsed: dict[str, Any] = {}
+    for name in TEXT_FILTERS:
+        value = values.get(name, "").strip()
+        if not value:
+            continue
+        problem = _text_problem(name, value)
+        if problem is None:
+            parsed[name] = value.lower() if name == "subject" else value
+        else:
+            problems.append(FieldProblem(name, problem))
+    for name in DATE_FILTERS:
+        value = values.get(name, "").strip()
+        if not value:
+            continue
+        try:
+            parsed[name] = date.fromisoformat(value)
+        except ValueError:
+            problems.append(FieldProblem(name, "not a date (expected YYYY-MM-DD)"))
+    if problems:
+        raise InvalidInput("; ".join(p.render() for p in problems), problems)
+    return AuditFilters(**parsed)
+
+
+def _text_problem(name: str, value: str) -> str | None:
+    if len(value) > _MAX_LENGTH[name]:
+        return f"at most {_MAX_LENGTH[name]} characters"
+    if name == "action" and not re.match(ACTION_PATTERN, value):
+        return "not an action name (such as staff.created) or prefix (such as staff.*)"
+    if name == "subject" and not re.match(SUBJECT_PATTERN, value.lower()):
+        return "paste the subject's full hash (64 hexadecimal characters)"
+    return None
+
+
+def filter_values(filters: AuditFilters) -> dict[str, str]:
+    """The filters as query-string values (only those set), for links that keep them."""
+    return {k: str(v) for k, v in filters.model_dump(exclude_none=True).items()}
+
+
+@dataclass(frozen=True)
+class ActionGroup:
+    """Known actions that share a prefix, for the console's select."""
+
+    prefix: str
+    actions: tuple[str, ...]
+
+    @property
+    def wildcard(self) -> str:
+        return f"{self.prefix}.*"
+
+
+def action_groups() -> list[ActionGroup]:
+    groups: dict[str, list[str]] = {}
+    for action in AuditAction:
+        groups.setdefault(str(action).split(".", 1)[0], []).append(str(action))
+    return [ActionGroup(prefix, tuple(sorted(names))) for prefix, names in sorted(groups.items())]
+
+
+# The kinds of break `verify.verify_chain` names (its `Problem`; verify imports this module's
+# neighbours, so the list is repeated here and a test keeps the two equal).
+BreakProblem = Literal[
+    "edited", "missing", "out_of_order", "rewritten", "truncated", "head_mismatch", "unchained"
+]
+
+
+class ChainBreakOut(BaseModel):
+    seq: int = Field(description="The first event that breaks the chain.")
+    id: int | None = Field(description="Its row id, when the row exists.")
+    problem: BreakProblem = Field(description="What kind of break it is.")
+    message: str = Field(description="The break in plain words.")
+
+
+class VerifyOut(BaseModel):
+    ok: bool = Field(description="True when the whole chain is intact.")
+    checked: int = Field(description="Events checked before the first break (all when intact).")
+    broken: ChainBreakOut | None = Field(description="The first break, or null.")
+
+    @classmethod
+    def of(cls, result: VerifyResult) -> VerifyOut:
+        broken = result.broken
+        return cls(
+            ok=result.ok,
+            checked=result.checked,
+            broken=None
+            if broken is None
+            else ChainBreakOut(
+                seq=broken.seq, id=broken.id, problem=broken.problem, message=broken.message
+            ),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -11,6 +12,7 @@ from privacyops.audit import repository
 from privacyops.audit.actions import AuditAction
 from privacyops.audit.chain import event_hash
 from privacyops.audit.schemas import AuditFilters, Page, event_record
+from privacyops.audit.verify import VerifyResult, verify_chain
 from privacyops.errors import FieldProblem, InvalidInput
 from privacyops.models.audit import AuditEvent
 from privacyops.models.types import utcnow
@@ -95,6 +97,77 @@ def head_seq(db: Session) -> int:
     """The sequence number of the last recorded event (0 for an empty log)."""
     head_seq, _hash, max_seq = repository.chain_state(db)
     return head_seq if head_seq is not None else max_seq
+
+
+def filter_details(filters: AuditFilters) -> dict[str, Any]:
+    """The filters as an event's details: names, actions, hashes and days, no personal data."""
+    return filters.model_dump(mode="json", exclude_none=True)
+
+
+def record_viewed(
+    db: Session, filters: AuditFilters, page: Page, *, actor: str, client: str | None, via: str
+) -> AuditEvent:
+    """One `audit.viewed` per page of events shown to staff.
+
+    A search by subject names that subject on the event too, so the subject's own trail shows
+    who looked it up.
+    """
+    details = {**filter_details(filters), "offset": page.offset, "shown": len(page.items)}
+    return record(
+        db,
+        AuditAction.audit_viewed,
+        actor=actor,
+        subject=filters.subject,
+        client=client,
+        details={**details, "via": via},
+    )
+
+
+@dataclass(frozen=True)
+class ExportStart:
+    """An export about to run: the snapshot it covers (`upto_seq`) and how many events."""
+
+    upto_seq: int
+    total: int
+
+
+def start_export(
+    db: Session, filters: AuditFilters, *, actor: str, client: str | None, to: str
+) -> ExportStart:
+    """Record `audit.exported` for an export of the events recorded so far.
+
+    The caller commits before sending the first event, so even an interrupted download is on
+    record; the export itself then reads with `export_events(..., upto_seq=...)`.
+    """
+    upto = head_seq(db)
+    total = count_events(db, filters, upto_seq=upto)
+    record(
+        db,
+        AuditAction.audit_exported,
+        actor=actor,
+        subject=filters.subject,
+        client=client,
+        details={**filter_details(filters), "events": total, "to": to},
+    )
+    return ExportStart(upto, total)
+
+
+def verify_and_record(db: Session, *, actor: str, client: str | None) -> VerifyResult:
+    """Walk the chain; an intact one is recorded as `audit.verified`.
+
+    A broken chain is left exactly as found (nothing appended), as `privacyops audit verify`
+    does: the answer is the alert, and the evidence stays untouched for whoever investigates.
+    """
+    result = verify_chain(db)
+    if result.ok:
+        record(
+            db,
+            AuditAction.audit_verified,
+            actor=actor,
+            client=client,
+            details={"events": result.checked},
+        )
+    return result
 
 
 def _check_page(offset: int, limit: int) -> None:

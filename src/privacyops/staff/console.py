@@ -12,7 +12,7 @@ from typing import Any
 
 from starlette.responses import HTMLResponse
 
-from privacyops.staff.permissions import DESCRIPTIONS, Permission, permissions_of
+from privacyops.staff.permissions import DESCRIPTIONS, Permission, Role, permissions_of
 from privacyops.web.auth import Principal
 from privacyops.web.templating import render_page
 
@@ -34,6 +34,13 @@ SECTIONS: tuple[Section, ...] = (
         "/admin/staff", "Staff", "staff", Permission.staff_read, "Staff accounts and their roles."
     ),
     Section("/admin/audit", "Audit log", "audit", Permission.audit_read, "Who did what, and when."),
+    Section(
+        "/admin/account",
+        "Account",
+        "account",
+        Permission.console_use,
+        "Your password and your API tokens.",
+    ),
 )
 
 
@@ -56,6 +63,8 @@ def render_console(
         template,
         status_code,
         site_name=SITE_NAME,
+        brand_sub=None,
+        brand_href="/admin",
         page_title=page_title,
         nav_current=nav_current,
         principal=principal,
@@ -69,3 +78,10 @@ def abilities(principal: Principal) -> list[str]:
     """What the caller's role may do, in words, in the table's order."""
     granted = permissions_of(principal.role)
     return [DESCRIPTIONS[p] for p in Permission if p in granted]
+
+
+def role_abilities() -> list[tuple[Role, list[str]]]:
+    """Each role with what it may do, in words: shown where someone chooses a role."""
+    return [
+        (role, [DESCRIPTIONS[p] for p in Permission if p in permissions_of(role)]) for role in Role
+    ]

@@ -141,6 +141,26 @@ def create_staff(
     return staff
 
 
+def new_staff_problems(
+    *, email: str, role: str, password: str, display_name: str | None = None
+) -> list[FieldProblem]:
+    """Every problem with a new account's fields at once, without touching the database: a form
+    shows them side by side, where `create_staff` stops at the first. Same rules as the CLI."""
+    found: list[FieldProblem] = []
+    try:
+        _valid_email(email)
+    except InvalidInput as error:
+        found.extend(error.problems)
+    try:
+        parse_role(role)
+    except InvalidInput as error:
+        found.extend(error.problems)
+    found.extend(passwords.problems(password, normalise_email(email)))
+    if display_name is not None and len(display_name.strip()) > 200:
+        found.append(FieldProblem("display_name", "must be at most 200 characters"))
+    return found
+
+
 def _valid_email(email: str) -> str:
     address = normalise_email(email)
     if len(address) > 254 or not _EMAIL.fullmatch(address):
@@ -286,6 +306,30 @@ def change_password(
     record(
         db, AuditAction.staff_password_changed, actor=actor, target=staff_ref(staff), client=client
     )
+
+
+def change_own_password(
+    db: Session,
+    staff: StaffMember,
+    current_password: str,
+    new_password: str,
+    *,
+    actor: str,
+    client: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """A member's own change needs their current password, so that a session left open on an
+    unattended desk cannot be turned into the account. Every session ends, this one included;
+    the caller starts a new one for the browser that made the change."""
+    found = [
+        FieldProblem("new_password", p.message)
+        for p in passwords.problems(new_password, staff.email)
+    ]
+    if not passwords.verify(staff.password_hash, current_password):
+        found.insert(0, FieldProblem("current_password", "is not your current password"))
+    if found:
+        raise InvalidInput(f"invalid fields: {', '.join(p.field for p in found)}", found)
+    change_password(db, staff, new_password, actor=actor, client=client, now=now)
 
 
 # --- login ------------------------------------------------------------------------------------

@@ -285,6 +285,18 @@ def install_auth_handlers(app: FastAPI) -> None:
     async def _forbidden(request: Request, exc: Forbidden) -> Response:
         if is_api(request):
             return problem_response(403, exc.title, exc.message)
+        if request.url.path.startswith("/admin"):
+            # A refused console page keeps staff inside the console, with a way back.
+            return error_page(
+                403,
+                "Not allowed",
+                _forbidden_message(exc),
+                site_name="Staff console",
+                brand_sub=None,
+                brand_href="/admin",
+                home_href="/admin",
+                home_label="Back to the staff console",
+            )
         return error_page(403, "Not allowed", _forbidden_message(exc))
 
 

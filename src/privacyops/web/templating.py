@@ -49,6 +49,11 @@ def render_text(template: str, **context: Any) -> str:
     context.setdefault("site_name", "Privacy Center")
     context.setdefault("page_title", None)
     context.setdefault("nav_current", None)
+    # The public pages say "<Company> Privacy Center"; the console names itself alone.
+    context.setdefault(
+        "brand_sub", None if context["site_name"] == "Privacy Center" else "Privacy Center"
+    )
+    context.setdefault("brand_href", "/")
     return environment().get_template(template).render(**context)
 
 
