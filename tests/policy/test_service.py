@@ -262,3 +262,16 @@ def test_list_versions_refuses_bad_pages(
     with pytest.raises(InvalidInput) as refused:
         service.list_versions(db, offset=offset, limit=limit)
     assert [p.field for p in refused.value.problems] == fields
+
+
+def test_publishing_is_recorded_in_the_audit_log(db: Session) -> None:
+    from sqlalchemy import select
+
+    from privacyops.models.audit import AuditEvent
+
+    result = service.publish(
+        db, loaded(with_changes()), date(2026, 1, 15), date(2026, 1, 15), "Ada", actor="cli"
+    )
+    [event] = db.scalars(select(AuditEvent).where(AuditEvent.action == "policy.published")).all()
+    assert (event.actor, event.target) == ("cli", f"policy:v{result.version.number}")
+    assert event.details == {"effective_on": "2026-01-15", "material": False, "published_by": "Ada"}

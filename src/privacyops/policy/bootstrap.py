@@ -38,7 +38,9 @@ def publish_default_policy(settings: Settings, today: date) -> str:
                 problems=loaded.errors,
             )
         effective_on = loaded.manifest.last_updated
-        result = service.publish(db, loaded, effective_on, today, published_by="setup")
+        result = service.publish(
+            db, loaded, effective_on, today, published_by="setup", actor="setup"
+        )
         return (
             f"published the default policy {path} as version {result.version.number}, "
             f"effective on {effective_on}"

@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from privacyops.audit.actions import AuditAction
+from privacyops.audit.service import record
 from privacyops.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from privacyops.models.policy import PolicyVersion
 from privacyops.models.types import utcnow
@@ -95,6 +97,7 @@ def publish(
     effective_on: date,
     today: date,
     published_by: str,
+    actor: str = "cli",
 ) -> PublishResult:
     """Publish a manifest as the next version, or refuse with the rule it breaks.
 
@@ -126,7 +129,19 @@ def publish(
         source_yaml=loaded.text,
         manifest=manifest_json(manifest),
     )
-    return PublishResult(repository.add_version(db, version), created=True, changes=changes)
+    repository.add_version(db, version)
+    record(
+        db,
+        AuditAction.policy_published,
+        actor=actor,
+        target=f"policy:v{version.number}",
+        details={
+            "effective_on": effective_on.isoformat(),
+            "material": version.material_change,
+            "published_by": publisher,
+        },
+    )
+    return PublishResult(version, created=True, changes=changes)
 
 
 def _valid_manifest(loaded: LoadedManifest) -> PolicyManifest:
