@@ -21,8 +21,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from privacyops import runtime
 from privacyops.app import create_app
 from privacyops.db import make_engine
+from privacyops.jobs.queue import InlineJobQueue
 from privacyops.migrate import upgrade
 from privacyops.settings import Settings, get_settings
+from privacyops.vault.service import Vault
+from privacyops.vault.setup import ensure_keyring
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_POLICY = REPO_ROOT / "examples" / "miniso-usa" / "policy.yaml"
@@ -113,8 +116,27 @@ def use_test_database(
 
 
 @pytest.fixture
-def app(settings: Settings, session_factory: sessionmaker[Session]) -> FastAPI:
-    return create_app(settings, session_factory=session_factory)
+def vault(settings: Settings) -> Iterator[Vault]:
+    """A vault with a fresh key ring and key store in the test's data folder."""
+    ensure_keyring(settings)
+    with Vault.from_settings(settings) as instance:
+        yield instance
+
+
+@pytest.fixture
+def app(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> FastAPI:
+    """The app on the test's transaction; its jobs run at once, in the test's thread, on the
+    same transaction and vault, so a test sees their effect as soon as a request returns."""
+    monkeypatch.setattr(runtime, "open_session_factory", lambda _settings: session_factory)
+    monkeypatch.setattr(runtime, "open_vault", lambda _settings: request.getfixturevalue("vault"))
+    application = create_app(settings, session_factory=session_factory)
+    application.state.jobs = InlineJobQueue(settings, synchronous=True)
+    return application
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from privacyops import __version__
 from privacyops.audit import api as audit_api
 from privacyops.audit import pages as audit_pages
 from privacyops.db import make_engine, make_session_factory
+from privacyops.dsr import api as dsr_api
 from privacyops.jobs.queue import make_job_queue
 from privacyops.jobs.scheduler import Scheduler
 from privacyops.logs import configure_logging
@@ -83,6 +84,8 @@ def create_app(
     app.include_router(policy_api.router)
     app.include_router(policy_pages.router)
     app.include_router(staff_api.router)
+    app.include_router(dsr_api.public_router)
+    app.include_router(dsr_api.admin_router)
     app.include_router(staff_pages.router)
     app.include_router(audit_api.router)
     app.include_router(audit_pages.router)

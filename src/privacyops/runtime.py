@@ -1,4 +1,7 @@
-"""Where the CLI and jobs get their database sessions; tests replace `open_session_factory`."""
+"""Process-wide resources for the web app, the CLI and jobs: database sessions and the vault.
+
+Tests replace `open_session_factory` and `open_vault` to point everything at their own.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from privacyops.db import make_engine, make_session_factory
 from privacyops.settings import Settings
+from privacyops.vault.service import Vault
 
 
 def open_session_factory(settings: Settings) -> sessionmaker[Session]:
@@ -18,3 +22,15 @@ def open_session_factory(settings: Settings) -> sessionmaker[Session]:
 def _factory(url: str, echo: bool) -> sessionmaker[Session]:
     # One engine (and pool) per database for the whole process: jobs run often.
     return make_session_factory(make_engine(url, echo=echo))
+
+
+_VAULTS: dict[tuple[str, str, str], Vault] = {}
+
+
+def open_vault(settings: Settings) -> Vault:
+    """The process's vault for these settings: one key store engine and key cache, shared."""
+    keyring = settings.vault_keyring.get_secret_value() if settings.vault_keyring else ""
+    key = (str(settings.data_dir), settings.effective_keystore_url, keyring)
+    if key not in _VAULTS:
+        _VAULTS[key] = Vault.from_settings(settings)
+    return _VAULTS[key]

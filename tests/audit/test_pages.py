@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from privacyops import runtime
 from privacyops.audit.actions import AuditAction
 from privacyops.audit.service import record
 from privacyops.identity.service import get_or_create_subject
@@ -363,7 +364,11 @@ def vault(app: FastAPI, settings: Settings) -> Iterator[Vault]:
         yield instance
 
 
-def test_without_a_vault_the_lookup_says_it_is_unavailable(client: TestClient, csrf: str) -> None:
+def test_without_a_vault_the_lookup_says_it_is_unavailable(
+    client: TestClient, csrf: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As on a server whose key ring was never configured.
+    monkeypatch.setattr(runtime, "open_vault", Vault.from_settings)
     page = parse(client.get("/admin/audit").text)
     assert "disabled" in page.find("input", id="identity").attrs
     assert "the vault is not configured" in page.find("span", id="identity-hint").text()

@@ -24,6 +24,8 @@ from tests.staff.helpers import make_staff, use_fast_hashing
 
 ALL = frozenset(Role)
 ADMIN = frozenset({Role.admin})
+REQUEST_READERS = frozenset({Role.privacy_officer, Role.agent})
+REQUEST_DECIDERS = frozenset({Role.privacy_officer})
 
 # (method, path as registered) -> the roles that may use it.
 EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
@@ -51,6 +53,17 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/admin/audit"): frozenset({Role.admin, Role.auditor}),
     ("GET", "/api/v1/admin/audit/export"): frozenset({Role.admin, Role.auditor}),
     ("POST", "/api/v1/admin/audit/verify"): frozenset({Role.admin, Role.auditor}),
+    # rights requests: agents enter and follow them, privacy officers decide
+    ("GET", "/api/v1/admin/requests"): REQUEST_READERS,
+    ("POST", "/api/v1/admin/requests"): REQUEST_READERS,
+    ("GET", "/api/v1/admin/requests/{request_id}"): REQUEST_READERS,
+    ("POST", "/api/v1/admin/requests/{request_id}/approve"): REQUEST_DECIDERS,
+    ("POST", "/api/v1/admin/requests/{request_id}/deny"): REQUEST_DECIDERS,
+    ("POST", "/api/v1/admin/requests/{request_id}/extend"): REQUEST_DECIDERS,
+    ("POST", "/api/v1/admin/requests/{request_id}/cancel"): REQUEST_DECIDERS,
+    ("POST", "/api/v1/admin/requests/{request_id}/notes"): REQUEST_READERS,
+    ("POST", "/api/v1/admin/requests/{request_id}/tasks"): REQUEST_DECIDERS,
+    ("POST", "/api/v1/admin/requests/{request_id}/tasks/{task_id}/done"): REQUEST_DECIDERS,
 }
 # Staff routes open without login: you cannot be logged in to log in.
 PUBLIC_STAFF_ROUTES = {("GET", "/admin/login"), ("POST", "/admin/login"), ("POST", "/admin/logout")}

@@ -26,13 +26,17 @@ class InlineJobQueue:
     (pending mail, due requests), so the next periodic run picks it up again.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, synchronous: bool = False) -> None:
         self.settings = settings
+        self.synchronous = synchronous
         self._queue: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def enqueue(self, name: str, **kwargs: Any) -> None:
+        if self.synchronous:
+            run_job(name, self.settings, kwargs)
+            return
         self._ensure_worker()
         self._queue.put((name, kwargs))
 

@@ -8,6 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from privacyops import runtime
+from privacyops.jobs.transactional import enqueue_after_commit
+from privacyops.notify.outbox import QUEUED_FLAG
 from privacyops.settings import Settings
 from privacyops.vault.service import Vault
 
@@ -18,6 +21,9 @@ def get_db(request: Request) -> Iterator[Session]:
     session: Session = factory()
     try:
         yield session
+        if session.info.pop(QUEUED_FLAG, False):
+            # Mail queued by this request goes out once the request's rows are committed.
+            enqueue_after_commit(session, request.app.state.jobs, "mail.dispatch")
         session.commit()
     except BaseException:
         session.rollback()
@@ -34,10 +40,7 @@ def get_app_settings(request: Request) -> Settings:
 def get_vault(request: Request) -> Vault:
     """The process's one vault (its key store engine is shared), made on first use."""
     vault: Vault | None = getattr(request.app.state, "vault", None)
-    if vault is None:
-        vault = Vault.from_settings(request.app.state.settings)
-        request.app.state.vault = vault
-    return vault
+    return vault or runtime.open_vault(request.app.state.settings)
 
 
 DbSession = Annotated[Session, Depends(get_db)]
