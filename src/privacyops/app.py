@@ -16,12 +16,15 @@ from privacyops.audit import api as audit_api
 from privacyops.audit import pages as audit_pages
 from privacyops.db import make_engine, make_session_factory
 from privacyops.dsr import api as dsr_api
+from privacyops.dsr import console as dsr_console
+from privacyops.dsr import pages as dsr_pages
 from privacyops.jobs.queue import make_job_queue
 from privacyops.jobs.scheduler import Scheduler
 from privacyops.logs import configure_logging
 from privacyops.policy import api as policy_api
 from privacyops.policy import pages as policy_pages
 from privacyops.ratelimit import get_limiter
+from privacyops.reports import pages as report_pages
 from privacyops.settings import Settings, get_settings
 from privacyops.staff import api as staff_api
 from privacyops.staff import pages as staff_pages
@@ -86,6 +89,9 @@ def create_app(
     app.include_router(staff_api.router)
     app.include_router(dsr_api.public_router)
     app.include_router(dsr_api.admin_router)
+    app.include_router(dsr_pages.router)
+    app.include_router(dsr_console.router)
+    app.include_router(report_pages.router)
     app.include_router(staff_pages.router)
     app.include_router(audit_api.router)
     app.include_router(audit_pages.router)
