@@ -16,6 +16,7 @@ from rich.console import Console
 from privacyops.audit.cli import audit_app
 from privacyops.errors import PrivacyOpsError
 from privacyops.policy.cli import policy_app
+from privacyops.reports.cli import reports_app
 from privacyops.rights.cli import rules_app
 from privacyops.settings import get_settings
 from privacyops.staff.cli import staff_app
@@ -37,6 +38,7 @@ app.add_typer(staff_app, name="staff")
 app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
 app.add_typer(rules_app, name="rules")
+app.add_typer(reports_app, name="reports")
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)

@@ -218,3 +218,22 @@ def test_idempotency_key_is_stored_hashed(db: Session, vault: Vault, policy: Pol
     ).one()
     assert stored is not None
     assert "my-visible-key" not in stored
+
+
+def test_a_twin_stored_concurrently_with_the_same_key_leaves_nothing_half_written(
+    db: Session, vault: Vault, policy: PolicyVersion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from privacyops.dsr import repository
+    from privacyops.errors import Conflict
+    from tests.dsr.support import counts, submit
+
+    submit(db, vault, policy, key="twin-key")
+    db.commit()
+    before = counts(db)
+    # As if the twin committed between our look-up and our insert.
+    monkeypatch.setattr(repository, "by_idempotency_hash", lambda _db, _hash: None)
+
+    with pytest.raises(Conflict, match="being stored right now"):
+        submit(db, vault, policy, key="twin-key")
+    db.commit()
+    assert counts(db) == before

@@ -67,7 +67,7 @@ def test_the_readme_walkthrough(browser: Any, app: FastAPI, live_url: str, db: S
     shot(page, "01-login")
     log_in(page, live_url, ADMIN, ADMIN_PASSWORD)
     nav = page.locator(".site-nav a").all_inner_texts()
-    assert nav == ["Dashboard", "Staff", "Audit log", "Account"]
+    assert nav == ["Dashboard", "Staff", "Audit log", "Reports", "Account"]
     shot(page, "02-dashboard-admin")
 
     # Staff: create an agent through the form (a mistake first, then right).
@@ -122,7 +122,7 @@ def test_the_readme_walkthrough(browser: Any, app: FastAPI, live_url: str, db: S
 
     # The agent logs in, sees the dashboard, is refused the Staff page, logs out.
     log_in(page, live_url, AGENT, AGENT_PASSWORD)
-    assert page.locator(".site-nav a").all_inner_texts() == ["Dashboard", "Account"]
+    assert page.locator(".site-nav a").all_inner_texts() == ["Dashboard", "Requests", "Account"]
     shot(page, "09-dashboard-agent")
     refused = page.goto(f"{live_url}/admin/staff")
     assert refused is not None

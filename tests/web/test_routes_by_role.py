@@ -64,6 +64,29 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/admin/requests/{request_id}/notes"): REQUEST_READERS,
     ("POST", "/api/v1/admin/requests/{request_id}/tasks"): REQUEST_DECIDERS,
     ("POST", "/api/v1/admin/requests/{request_id}/tasks/{task_id}/done"): REQUEST_DECIDERS,
+    # the console's request pages
+    ("GET", "/admin/requests"): REQUEST_READERS,
+    ("GET", "/admin/requests/new"): REQUEST_READERS,
+    ("POST", "/admin/requests/new"): REQUEST_READERS,
+    ("GET", "/admin/requests/{request_id}"): REQUEST_READERS,
+    ("POST", "/admin/requests/{request_id}/approve"): REQUEST_DECIDERS,
+    ("POST", "/admin/requests/{request_id}/deny"): REQUEST_DECIDERS,
+    ("POST", "/admin/requests/{request_id}/extend"): REQUEST_DECIDERS,
+    ("POST", "/admin/requests/{request_id}/cancel"): REQUEST_DECIDERS,
+    ("POST", "/admin/requests/{request_id}/notes"): REQUEST_READERS,
+    ("POST", "/admin/requests/{request_id}/tasks"): REQUEST_DECIDERS,
+    ("POST", "/admin/requests/{request_id}/tasks/{task_id}/done"): REQUEST_DECIDERS,
+    # reports: aggregates only, for the roles with reports.read
+    ("GET", "/admin/reports"): frozenset({Role.admin, Role.privacy_officer, Role.auditor}),
+    ("GET", "/admin/reports/ccpa-7102"): frozenset(
+        {Role.admin, Role.privacy_officer, Role.auditor}
+    ),
+    ("GET", "/admin/reports/ccpa-7102.csv"): frozenset(
+        {Role.admin, Role.privacy_officer, Role.auditor}
+    ),
+    ("GET", "/api/v1/admin/reports/ccpa-7102"): frozenset(
+        {Role.admin, Role.privacy_officer, Role.auditor}
+    ),
 }
 # Staff routes open without login: you cannot be logged in to log in.
 PUBLIC_STAFF_ROUTES = {("GET", "/admin/login"), ("POST", "/admin/login"), ("POST", "/admin/logout")}

@@ -105,6 +105,7 @@ def _tally(request: DataRequest) -> RequestTally:
         days = (request.responded_at - request.received_at).days
     return RequestTally(
         received_on=local_date(request.received_at, request.state),
+        state=request.state,
         type=request.type,
         channel=request.channel,
         outcome=request.status,

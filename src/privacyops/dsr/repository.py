@@ -27,6 +27,9 @@ class RequestFilters:
     type: str | None = None
     state: str | None = None
     due_before: datetime | None = None
+    # Added for the console: a group of statuses (open, closed) and the start of a due window.
+    statuses: tuple[str, ...] | None = None
+    due_after: datetime | None = None
 
 
 def get_request(db: Session, request_id: str) -> DataRequest | None:
@@ -90,10 +93,13 @@ def _filtered(query: Select[Any], filters: RequestFilters) -> Select[Any]:
         query = query.where(DataRequest.type == filters.type)
     if filters.state is not None:
         query = query.where(DataRequest.state == filters.state)
+    due = func.coalesce(DataRequest.extended_due_at, DataRequest.due_at)
     if filters.due_before is not None:
-        query = query.where(
-            func.coalesce(DataRequest.extended_due_at, DataRequest.due_at) < filters.due_before
-        )
+        query = query.where(due < filters.due_before)
+    if filters.due_after is not None:
+        query = query.where(due >= filters.due_after)
+    if filters.statuses is not None:
+        query = query.where(DataRequest.status.in_(filters.statuses))
     return query
 
 

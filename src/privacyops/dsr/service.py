@@ -61,7 +61,7 @@ from privacyops.models.dsr import (
 from privacyops.models.policy import PolicyVersion
 from privacyops.policy.manifest import PolicyManifest
 from privacyops.rights.rules import Decision, RequestType, decide
-from privacyops.vault.service import Vault
+from privacyops.vault.service import SubjectShredded, Vault
 
 CODE_TTL = timedelta(minutes=notices.CODE_MINUTES)
 MAX_ATTEMPTS = 5
@@ -148,10 +148,18 @@ def submit(
     valid = validate(data)
     decision = _decide(valid, received_at, policy)
     original = _appeal_target(db, vault, valid, received_at) if valid.appeal_of else None
-    request = _store(db, vault, valid, decision, policy, channel, received_at, staff)
-    request.idempotency_hash, request.body_hash = idem_hash, body_hash
-    request.appeal_of = original.id if original is not None else None
-    _flush_idempotent(db)
+    # One savepoint around every row of the request: a concurrent twin with the same key makes
+    # it roll back whole, so a caller that catches the Conflict never commits half a request.
+    try:
+        with db.begin_nested():
+            request = _store(db, vault, valid, decision, policy, channel, received_at, staff)
+            request.idempotency_hash, request.body_hash = idem_hash, body_hash
+            request.appeal_of = original.id if original is not None else None
+            db.flush()
+    except IntegrityError:
+        raise Conflict(
+            "Idempotency-Key: a request with this key is being stored right now; retry"
+        ) from None
     _start(db, vault, links, request, valid, received_at, staff or CONSUMER, client)
     return Submitted(request, created=True)
 
@@ -193,16 +201,6 @@ def _idempotency(
     return hashlib.sha256(key.encode()).hexdigest(), keyed_hash(
         vault.ring.index_key, "dsr-idempotent-body", body
     )
-
-
-def _flush_idempotent(db: Session) -> None:
-    try:
-        with db.begin_nested():
-            db.flush()
-    except IntegrityError:
-        raise Conflict(
-            "Idempotency-Key: a request with this key is being stored right now; retry"
-        ) from None
 
 
 def _decide(valid: ValidRequest, received_at: datetime, policy: PolicyVersion) -> Decision:
@@ -682,6 +680,23 @@ def list_requests(
 
 
 @dataclass(frozen=True)
+class DueCounts:
+    days: int
+    due_soon: int  # open, due within `days` days and not yet overdue
+    overdue: int  # open, past the (extended) due date
+
+
+def due_counts(db: Session, now: datetime, days: int = 7) -> DueCounts:
+    """What the console's dashboard shows: counts only, no identities."""
+    open_ = tuple(s.value for s in OPEN)
+    soon = repository.RequestFilters(
+        statuses=open_, due_after=now, due_before=now + timedelta(days=days)
+    )
+    late = repository.RequestFilters(statuses=open_, due_before=now)
+    return DueCounts(days, repository.count(db, soon), repository.count(db, late))
+
+
+@dataclass(frozen=True)
 class RequestView:
     request: DataRequest
     identities: list[tuple[RequestIdentity, str]]
@@ -749,3 +764,68 @@ def verified_identities(db: Session, vault: Vault, request: DataRequest) -> dict
         for identity in repository.identities_of(db, request.id)
         if identity.verified_at is not None
     }
+
+
+# --- the requester's own view (the Privacy Center status page) ----------------------------------
+
+# Events the requester sees besides transitions. Staff notes, task results and identity
+# conflicts stay internal.
+_PUBLIC_EVENTS = frozenset({"extended", "code_resent"})
+
+
+@dataclass(frozen=True)
+class PublicEvent:
+    at: datetime
+    action: str
+    to_status: str | None
+
+
+@dataclass(frozen=True)
+class RequesterView:
+    request: DataRequest
+    events: list[PublicEvent]
+    details: str | None  # the requester's own message
+    denial_detail: str | None
+    appeal_until: datetime | None  # end of the appeal window of a decided request
+    appeal_open: bool  # an appeal can be made now (in the window, none made yet)
+    appealed_by: str | None  # the reference of the appeal already made
+
+
+def requester_view(
+    db: Session,
+    vault: Vault,
+    links: StatusLinks,
+    request_id: str,
+    token: str | None,
+    *,
+    now: datetime,
+) -> RequesterView:
+    """What the holder of a status link sees: statuses and dates, never identities, staff notes
+    or task results. The denial's detail is shown: the denial notice already gave it to the
+    same person, and so did the receipt with the requester's own message. One answer
+    (NotFound) for an unknown request and a wrong token."""
+    request = status_for_requester(db, links, request_id, token)
+    events = [
+        PublicEvent(e.at, e.action, e.to_status)
+        for e in repository.events_of(db, request.id)
+        if e.to_status is not None or e.action in _PUBLIC_EVENTS
+    ]
+    details = detail = None
+    try:
+        payload = unseal_json(vault, request, "payload", request.payload_ciphertext) or {}
+        details = payload.get("details")
+        if request.denial_detail_ciphertext:
+            detail = unseal(vault, request, "denial_detail", request.denial_detail_ciphertext)
+    except SubjectShredded:
+        pass  # the subject's data was erased: the request shows what is left
+    until = notices.appeal_until(request)
+    appeals = [a for a in repository.appeals_of(db, request.id) if a.status != Status.canceled]
+    return RequesterView(
+        request=request,
+        events=events,
+        details=details,
+        denial_detail=detail,
+        appeal_until=until,
+        appeal_open=until is not None and now <= until and not appeals,
+        appealed_by=appeals[0].id if appeals else None,
+    )

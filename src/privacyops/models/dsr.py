@@ -159,6 +159,9 @@ class RequestTally(Base):
     outcome: Mapped[str] = mapped_column(String(32), nullable=False)
     denial_reason: Mapped[str | None] = mapped_column(String(40))
     days_to_response: Mapped[int | None] = mapped_column(Integer)
+    # The requester's state, for the California-only figures of 7102(b). A state alone
+    # identifies no one. Empty on tallies written before it was added (migration 0006).
+    state: Mapped[str | None] = mapped_column(String(2))
 
 
 class OutgoingMail(Base):

@@ -31,9 +31,23 @@ class Section:
 SECTIONS: tuple[Section, ...] = (
     Section("/admin", "Dashboard", "dashboard", Permission.console_use, "Who you are."),
     Section(
+        "/admin/requests",
+        "Requests",
+        "requests",
+        Permission.requests_read,
+        "Rights requests: what is due, decisions, requests received by mail or phone.",
+    ),
+    Section(
         "/admin/staff", "Staff", "staff", Permission.staff_read, "Staff accounts and their roles."
     ),
     Section("/admin/audit", "Audit log", "audit", Permission.audit_read, "Who did what, and when."),
+    Section(
+        "/admin/reports",
+        "Reports",
+        "reports",
+        Permission.reports_read,
+        "The CCPA request metrics (11 CCR 7102) per year, as a table, a chart and CSV.",
+    ),
     Section(
         "/admin/account",
         "Account",

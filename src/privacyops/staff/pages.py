@@ -172,13 +172,18 @@ def logout(
 
 
 @router.get(HOME_PATH, response_class=HTMLResponse)
-def dashboard(principal: Annotated[Principal, require(Permission.console_use)]) -> Response:
+def dashboard(
+    principal: Annotated[Principal, require(Permission.console_use)], db: DbSession
+) -> Response:
+    from privacyops.dsr.console import dashboard_counts  # the requests domain builds on this one
+
     return render_console(
         "admin/dashboard.html",
         principal,
         nav_current="dashboard",
         page_title="Dashboard",
         abilities=abilities(principal),
+        request_counts=dashboard_counts(db, principal),
     )
 
 

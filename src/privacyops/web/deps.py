@@ -43,6 +43,8 @@ def get_vault(request: Request) -> Vault:
     return vault or runtime.open_vault(request.app.state.settings)
 
 
-DbSession = Annotated[Session, Depends(get_db)]
+# scope="function": the session commits when the handler returns, before the response is sent,
+# so nothing is acknowledged that is not committed (and a failed commit is an error response).
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
 AppVault = Annotated[Vault, Depends(get_vault)]
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
