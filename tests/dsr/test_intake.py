@@ -237,3 +237,24 @@ def test_a_twin_stored_concurrently_with_the_same_key_leaves_nothing_half_writte
         submit(db, vault, policy, key="twin-key")
     db.commit()
     assert counts(db) == before
+
+
+def test_an_agents_request_asks_the_consumer_to_confirm_with_the_code(
+    db: Session, vault: Vault, policy: PolicyVersion
+) -> None:
+    from tests.dsr.support import EMAIL, messages
+
+    # California lets an authorized agent make any request (11 CCR 7063).
+    request = submit(
+        db,
+        vault,
+        policy,
+        state="CA",
+        agent={"name": "Acme Privacy Agents", "email": "ops@acme.example", "proof": "signed"},
+    )
+
+    [code_mail] = [m for m in messages(db, vault, request.id) if m.template == "dsr_code"]
+    assert code_mail.to == EMAIL
+    assert "Acme Privacy Agents asked us, as your authorized agent" in code_mail.text
+    assert "Enter this code only if you gave them permission" in code_mail.text
+    assert request.status == "awaiting_verification"

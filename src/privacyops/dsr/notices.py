@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from privacyops.dsr import repository
 from privacyops.dsr.attorneys_general import complaint_for
-from privacyops.dsr.records import identity_value
+from privacyops.dsr.records import identity_value, unseal_json
 from privacyops.dsr.snapshot import Rules
 from privacyops.dsr.status import DENIAL_TEXT, DenialReason
 from privacyops.dsr.tokens import StatusLinks
@@ -128,7 +128,12 @@ def code(
 ) -> None:
     """The code goes to the identity it proves: by mail, or by text message for a phone."""
     subject = f"Your verification code for request {request.id}"
-    context = {"code": code, "reference": request.id, "minutes": CODE_MINUTES}
+    context = {
+        "code": code,
+        "reference": request.id,
+        "minutes": CODE_MINUTES,
+        "agent_name": _agent_name(vault, request),
+    }
     if kind == IdentityKind.phone:
         rendered = render_mail("dsr_code_sms", subject, **context)
         queue_mail(
@@ -152,6 +157,16 @@ def code(
         request_id=request.id,
         now=now,
     )
+
+
+def _agent_name(vault: Vault, request: DataRequest) -> str | None:
+    """The authorized agent who asked for the person, named in the code mail: entering the code
+    is the person's own confirmation that they gave the agent permission (11 CCR 7063(a))."""
+    if not request.via_agent:
+        return None
+    payload = unseal_json(vault, request, "payload", request.payload_ciphertext) or {}
+    agent = payload.get("agent") or {}
+    return str(agent.get("name") or "an authorized agent")
 
 
 def extension(
