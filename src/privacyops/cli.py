@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 
 from privacyops.audit.cli import audit_app
+from privacyops.connectors.cli import datasets_app
+from privacyops.demo.cli import demo_app
 from privacyops.errors import PrivacyOpsError
 from privacyops.policy.cli import policy_app
 from privacyops.reports.cli import reports_app
@@ -39,6 +41,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(keys_app, name="keys")
 app.add_typer(rules_app, name="rules")
 app.add_typer(reports_app, name="reports")
+app.add_typer(datasets_app, name="datasets")
+app.add_typer(demo_app, name="demo")
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)

@@ -69,17 +69,17 @@ def load_manifest_text(
     except ValidationError as exc:
         # Structure is wrong somewhere; the consistency checks still run on the raw data so
         # that the file's other problems are reported in the same pass.
-        structural = _structural_problems(exc, doc.data)
+        structural = structural_problems(exc, doc.data)
         findings = [f for f in check_document(doc.data) if not _covered(f.path, structural)]
         problems += [doc.problem(path, message) for path, message in structural]
         problems += [doc.problem(f.path, f.message, f.severity) for f in findings]
-        return LoadedManifest(filename, text, None, _in_reading_order(problems))
+        return LoadedManifest(filename, text, None, in_reading_order(problems))
     findings = check_manifest(manifest)
     problems += [doc.problem(f.path, f.message, f.severity) for f in findings]
     if law_check is not None:
         warnings = law_check(manifest, on or date.today())
         problems += [doc.problem(f.path, f.message, f.severity) for f in warnings]
-    return LoadedManifest(filename, text, manifest, _in_reading_order(problems))
+    return LoadedManifest(filename, text, manifest, in_reading_order(problems))
 
 
 def load_manifest_file(
@@ -103,7 +103,7 @@ def _unreadable(name: str, message: str) -> LoadedManifest:
     return LoadedManifest(name, "", None, [FieldProblem("(file)", message, None, name)])
 
 
-def _structural_problems(exc: ValidationError, data: object) -> list[tuple[DocPath, str]]:
+def structural_problems(exc: ValidationError, data: object) -> list[tuple[DocPath, str]]:
     """Pydantic's errors as (path, message), one per value: the alternatives of a union
     (`P3Y` or `session`) become one message."""
     merged: dict[DocPath, str] = {}
@@ -144,7 +144,7 @@ def _covered(path: DocPath, structural: list[tuple[DocPath, str]]) -> bool:
     return any(bad and path[: len(bad)] == bad for bad, _ in structural)
 
 
-def _in_reading_order(problems: list[FieldProblem]) -> list[FieldProblem]:
+def in_reading_order(problems: list[FieldProblem]) -> list[FieldProblem]:
     """Errors by line, as someone fixing the file reads it; then warnings, in their order."""
     errors = [p for p in problems if p.severity == "error"]
     errors.sort(key=lambda p: p.line or 0)
