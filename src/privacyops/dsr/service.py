@@ -14,6 +14,7 @@ what lets a later request reach the whole record, so it happens only once each i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import uuid
@@ -811,13 +812,12 @@ def requester_view(
         if e.to_status is not None or e.action in _PUBLIC_EVENTS
     ]
     details = detail = None
-    try:
+    # Once the subject's data is crypto-shredded, the request shows what is left without it.
+    with contextlib.suppress(SubjectShredded):
         payload = unseal_json(vault, request, "payload", request.payload_ciphertext) or {}
         details = payload.get("details")
         if request.denial_detail_ciphertext:
             detail = unseal(vault, request, "denial_detail", request.denial_detail_ciphertext)
-    except SubjectShredded:
-        pass  # the subject's data was erased: the request shows what is left
     until = notices.appeal_until(request)
     appeals = [a for a in repository.appeals_of(db, request.id) if a.status != Status.canceled]
     return RequesterView(
