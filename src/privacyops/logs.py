@@ -112,6 +112,8 @@ def configure_logging(settings: Settings) -> None:
         logger.setLevel(logging.NOTSET)
     # Alembic narrates every plugin and step at INFO; `db upgrade` reports the outcome itself.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # httpx logs every request's full URL at INFO; outbound calls will carry identities.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("sqlalchemy.engine").setLevel(
         logging.INFO if settings.database_echo else logging.WARNING
     )
