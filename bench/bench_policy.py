@@ -36,7 +36,9 @@ def run() -> list[Result]:
         )
     ]
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp), default_policy_file=EXAMPLE)
+        settings = Settings(
+            data_dir=Path(tmp), default_policy_file=EXAMPLE, scheduler_enabled=False
+        )
         upgrade(settings.effective_database_url)
         publish_default_policy(settings, today=date.today())
         with TestClient(create_app(settings)) as client:
