@@ -688,6 +688,28 @@ def submit_request(
 # --- verification --------------------------------------------------------------------------------
 
 
+def _continue_refused(
+    request: Request,
+    db: Session,
+    settings: Settings,
+    request_id: str,
+    form: dict[str, str] | None,
+) -> Response | None:
+    """The refusal for a POST that continues a submitted request (verify, resend), if any:
+    rate limit, body size, the browser's continue token, then the form's CSRF token."""
+    refused = _rate_limited(request, settings)
+    if refused is not None:
+        return refused
+    if form is None:
+        return _too_large()
+    found = _request_or_none(db, request_id)
+    if found is None or not _continue_ok(settings, request_id, form.get("token", "")):
+        return _not_found()
+    if not _csrf_ok(settings, request, form):
+        return _form_expired()
+    return None
+
+
 def _request_or_none(db: Session, request_id: str) -> DataRequest | None:
     if not _REFERENCE.fullmatch(request_id):
         return None
@@ -763,17 +785,11 @@ def verify_submit(
     request_id: str,
     form: PostedForm,
 ) -> Response:
-    refused = _rate_limited(request, settings)
+    refused = _continue_refused(request, db, settings, request_id, form)
     if refused is not None:
         return refused
-    if form is None:
-        return _too_large()
+    assert form is not None
     token = form.get("token", "")
-    found = _request_or_none(db, request_id)
-    if found is None or not _continue_ok(settings, request_id, token):
-        return _not_found()
-    if not _csrf_ok(settings, request, form):
-        return _form_expired()
     points = {key: form.get(f"point_{key}", "") for key, _, _ in EXTRA_POINTS}
     try:
         service.verify(
@@ -824,17 +840,12 @@ def resend_code(
     request_id: str,
     form: PostedForm,
 ) -> Response:
-    refused = _rate_limited(request, settings)
+    refused = _continue_refused(request, db, settings, request_id, form)
     if refused is not None:
         return refused
-    if form is None:
-        return _too_large()
+    assert form is not None
     token = form.get("token", "")
-    found = _request_or_none(db, request_id)
-    if found is None or not _continue_ok(settings, request_id, token):
-        return _not_found()
-    if not _csrf_ok(settings, request, form):
-        return _form_expired()
+    found = load(db, request_id)
     try:
         service.resend_code(db, vault, request_id, now=_now())
     except service.TooManyRequests as exc:
