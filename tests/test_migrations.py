@@ -2,37 +2,25 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 
 import privacyops.models  # noqa: F401
 from privacyops.db import Base, make_engine
 from privacyops.migrate import MIGRATIONS_DIR, downgrade, upgrade
+from tests.vault.support import scratch_database
 
 
 @pytest.fixture
 def scratch_url(tmp_path: Path) -> Iterator[str]:
     """A database of its own, so that dropping tables never touches the shared test database."""
-    base = os.environ.get("PRIVACYOPS_TEST_DATABASE_URL", "sqlite")
-    if base == "sqlite":
-        yield f"sqlite:///{(tmp_path / 'scratch.db').as_posix()}"
-        return
-    name = f"privacyops_scratch_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(base).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database(tmp_path) as url:
+        yield url
 
 
 def _diff(url: str) -> list[object]:

@@ -3,9 +3,7 @@ message names the event that was touched."""
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +11,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import JSON, bindparam, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from privacyops.audit.actions import AuditAction
@@ -23,6 +20,7 @@ from privacyops.audit.verify import verify_chain
 from privacyops.db import make_engine, make_session_factory, unit_of_work
 from privacyops.migrate import upgrade
 from privacyops.models.types import UTCDateTime
+from tests.vault.support import scratch_database
 
 EVENTS = 10
 
@@ -272,24 +270,9 @@ def test_events_recorded_after_a_break_do_not_hide_it(chain: Session) -> None:
 @pytest.fixture
 def scratch_url(tmp_path: Path) -> Iterator[str]:
     """A database of its own: the writers commit for real, so they must not share the test DB."""
-    base = os.environ.get("PRIVACYOPS_TEST_DATABASE_URL", "sqlite")
-    if base == "sqlite":
-        url = f"sqlite:///{(tmp_path / 'chain.db').as_posix()}"
+    with scratch_database(tmp_path, "chain") as url:
         upgrade(url)
         yield url
-        return
-    name = f"privacyops_audit_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(base).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_concurrent_writers_never_fork_the_chain(scratch_url: str) -> None:
