@@ -14,6 +14,7 @@ from starlette.types import ASGIApp
 from privacyops import __version__
 from privacyops.audit import api as audit_api
 from privacyops.audit import pages as audit_pages
+from privacyops.connectors import pages as connector_pages
 from privacyops.db import make_engine, make_session_factory
 from privacyops.dsr import api as dsr_api
 from privacyops.dsr import console as dsr_console
@@ -90,6 +91,7 @@ def create_app(
     app.include_router(dsr_api.public_router)
     app.include_router(dsr_api.admin_router)
     app.include_router(dsr_pages.router)
+    app.include_router(connector_pages.router)
     app.include_router(dsr_console.router)
     app.include_router(report_pages.router)
     app.include_router(staff_pages.router)

@@ -14,11 +14,12 @@ import typer
 from rich.console import Console
 
 from privacyops.audit.cli import audit_app
-from privacyops.connectors.cli import datasets_app
+from privacyops.connectors.cli import datasets_app, datastores_app
 from privacyops.demo.cli import demo_app
 from privacyops.errors import PrivacyOpsError
 from privacyops.policy.cli import policy_app
 from privacyops.reports.cli import reports_app
+from privacyops.retention.cli import holds_app
 from privacyops.rights.cli import rules_app
 from privacyops.settings import get_settings
 from privacyops.staff.cli import staff_app
@@ -42,6 +43,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(rules_app, name="rules")
 app.add_typer(reports_app, name="reports")
 app.add_typer(datasets_app, name="datasets")
+app.add_typer(datastores_app, name="datastores")
+app.add_typer(holds_app, name="holds")
 app.add_typer(demo_app, name="demo")
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -86,6 +89,10 @@ def setup() -> None:
     out.print(f"database ready: {_safe_url(settings.effective_database_url)}")
     message = publish_default_policy(settings, today=date.today())
     out.print(message)
+    if settings.demo_shop:
+        from privacyops.demo.connect import connect_demo_shop
+
+        out.print(connect_demo_shop(settings))
 
 
 @app.command()

@@ -51,6 +51,19 @@ class Settings(BaseSettings):
     mail_from: str = Field(
         "privacy@localhost", description="Sender address of every mail the platform sends."
     )
+    package_days: int = Field(
+        30,
+        ge=1,
+        le=365,
+        description="Days an access package stays downloadable before its content is erased.",
+    )
+    demo_shop: bool = Field(
+        True,
+        description=(
+            "`privacyops setup` creates the demo retail shop (data_dir/demo-shop.db) and connects "
+            "it as a datastore when no datastore is connected yet. Turn off in production."
+        ),
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Minimum level of log records written."
     )

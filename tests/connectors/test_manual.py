@@ -16,7 +16,7 @@ def test_every_operation_becomes_a_staff_task_without_the_identities() -> None:
 
     operations = {
         "retrieve": lambda: connector.retrieve(TAPES, "customer_email", ["ann@example.com"]),
-        "mask": lambda: connector.mask(TAPES, "clip_id", [1], {"customer_email": None}),
+        "mask": lambda: connector.mask(TAPES, "clip_id", {1: {"customer_email": None}}),
         "delete": lambda: connector.delete(TAPES, "clip_id", [1]),
         "correct": lambda: connector.correct(TAPES, "clip_id", 1, {"store": "12"}),
         "opt-out of sale": lambda: connector.apply_opt_out("sale", {"email": "ann@example.com"}),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -112,3 +113,27 @@ def counts(db: Session) -> dict[str, int]:
         model.__tablename__: int(db.scalar(select(func.count()).select_from(model)) or 0)
         for model in (DataRequest, RequestIdentity, VerificationCode, RequestEvent, OutgoingMail)
     }
+
+
+def connect_shop(
+    db: Session, vault: Vault, policy: PolicyVersion, folder: Path, *, key: str = "shop"
+) -> str:
+    """A small demo shop (SQLite) connected as datastore `key`, committed; returns its URL."""
+    from privacyops.connectors import registry
+    from privacyops.demo import shop
+    from privacyops.demo.connect import declarations
+
+    url = f"sqlite:///{(folder / 'shop.db').as_posix()}"
+    shop.generate(url, customers=30)
+    registry.register(
+        db,
+        vault,
+        service.manifest_of(policy),
+        key=key,
+        kind="sql",
+        declarations=declarations(),
+        secret_values={"url": url},
+        actor="test",
+    )
+    db.commit()
+    return url

@@ -64,6 +64,8 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/admin/requests/{request_id}/notes"): REQUEST_READERS,
     ("POST", "/api/v1/admin/requests/{request_id}/tasks"): REQUEST_DECIDERS,
     ("POST", "/api/v1/admin/requests/{request_id}/tasks/{task_id}/done"): REQUEST_DECIDERS,
+    ("PUT", "/api/v1/admin/requests/{request_id}/corrections"): REQUEST_DECIDERS,
+    ("POST", "/api/v1/admin/requests/{request_id}/retry"): REQUEST_DECIDERS,
     # the console's request pages
     ("GET", "/admin/requests"): REQUEST_READERS,
     ("GET", "/admin/requests/new"): REQUEST_READERS,
@@ -76,6 +78,8 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/admin/requests/{request_id}/notes"): REQUEST_READERS,
     ("POST", "/admin/requests/{request_id}/tasks"): REQUEST_DECIDERS,
     ("POST", "/admin/requests/{request_id}/tasks/{task_id}/done"): REQUEST_DECIDERS,
+    ("POST", "/admin/requests/{request_id}/retry"): REQUEST_DECIDERS,
+    ("POST", "/admin/requests/{request_id}/corrections"): REQUEST_DECIDERS,
     # reports: aggregates only, for the roles with reports.read
     ("GET", "/admin/reports"): frozenset({Role.admin, Role.privacy_officer, Role.auditor}),
     ("GET", "/admin/reports/ccpa-7102"): frozenset(

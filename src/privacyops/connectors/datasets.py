@@ -7,7 +7,8 @@ fideslang reads but ignores unknown keys of:
 - on a dataset, `fides_meta: {location: <key>}`: where the datastore is, one of the policy's
   `location.locations` keys (required);
 - on a field, `fides_meta: {masking_strategy: null | hash | random | redact | delete_row}`: how
-  an erasure treats the field (optional; the default comes from its category).
+  an erasure treats the field (optional; the default comes from its category);
+- on a field, `fides_meta: {correctable: true}`: a correction request may change it.
 
 Nothing here raises on bad input: every problem comes back with file, line and field.
 """
@@ -47,6 +48,8 @@ class DeclaredDataset:
     location: str | None
     # (collection, field) -> masking strategy, where the declaration chooses one.
     masking: dict[tuple[str, str], str] = field(default_factory=dict)
+    # (collection, field) pairs a correction request may change (`fides_meta.correctable`).
+    correctable: set[tuple[str, str]] = field(default_factory=set)
 
     # Where each collection and (collection, dotted field name) stands in the file: fideslang's
     # model sorts collections and fields by name, so its indexes are not the document's.
@@ -147,7 +150,9 @@ def _load_text(text: str, filename: str, result: DatasetCheck) -> None:
         meta = raw.get("fides_meta")
         location = meta.get("location") if isinstance(meta, dict) else None
         place = str(location) if location is not None else None
-        declared = DeclaredDataset(dataset, doc, path, place, _masking(raw, path))
+        declared = DeclaredDataset(
+            dataset, doc, path, place, _masking(raw, path), _correctable(raw, path)
+        )
         result.problems += _locate(declared, raw)
         result.datasets.append(declared)
 
@@ -202,11 +207,24 @@ def _masking(raw: dict[str, Any], path: DocPath) -> dict[tuple[str, str], str]:
     return chosen
 
 
+def _correctable(raw: dict[str, Any], path: DocPath) -> set[tuple[str, str]]:
+    chosen = set()
+    for collection, name, item, _ in _raw_fields(raw, path):
+        meta = item.get("fides_meta")
+        if isinstance(meta, dict) and meta.get("correctable") is True:
+            chosen.add((collection, name))
+    return chosen
+
+
 def _masking_problems(raw: dict[str, Any], doc: YamlDocument, path: DocPath) -> list[FieldProblem]:
     """fideslang ignores our extension keys, so their values are checked on the raw data."""
     problems = []
     for _, _, item, where in _raw_fields(raw, path):
         meta = item.get("fides_meta")
+        if isinstance(meta, dict) and not isinstance(meta.get("correctable", False), bool):
+            problems.append(
+                doc.problem((*where, "fides_meta", "correctable"), "correctable is true or false")
+            )
         if not isinstance(meta, dict) or "masking_strategy" not in meta:
             continue
         value = meta["masking_strategy"]

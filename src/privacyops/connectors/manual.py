@@ -45,8 +45,7 @@ class ManualConnector:
         self,
         collection: CollectionSpec,
         key_field: str,
-        keys: Sequence[Any],
-        updates: Mapping[str, Any],
+        updates: Mapping[Any, Mapping[str, Any]],
     ) -> int:
         self._ask("mask", collection)
 

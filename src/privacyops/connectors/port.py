@@ -69,10 +69,14 @@ class Connector(Protocol):
         self,
         collection: CollectionSpec,
         key_field: str,
-        keys: Sequence[Any],
-        updates: Mapping[str, Any],
+        updates: Mapping[Any, Mapping[str, Any]],
     ) -> int:
-        """Set `updates` on the rows whose `key_field` is in `keys`; the number of rows changed."""
+        """For each key, set its field values on the rows whose `key_field` is that key.
+
+        Values differ per row (a keyed hash of each email), yet the datastore is asked in
+        batches, never once per row. Rows already holding the values are left alone, so a
+        re-run returns 0. The number of rows changed.
+        """
         ...
 
     def delete(self, collection: CollectionSpec, key_field: str, keys: Sequence[Any]) -> int:

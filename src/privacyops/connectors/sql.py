@@ -18,10 +18,12 @@ from sqlalchemy import (
     Engine,
     MetaData,
     Table,
+    case,
     create_engine,
     delete,
     event,
     inspect,
+    literal,
     or_,
     select,
     update,
@@ -94,24 +96,32 @@ class SqlConnector:
         self,
         collection: CollectionSpec,
         key_field: str,
-        keys: Sequence[Any],
-        updates: Mapping[str, Any],
+        updates: Mapping[Any, Mapping[str, Any]],
     ) -> int:
+        """One UPDATE per chunk of keys sharing the same columns; per-row values travel in a
+        CASE on the key, so a thousand hashed emails are one statement, not a thousand."""
         table = self._table(collection.name)
         key = self._column(table, key_field)
-        values = {self._column(table, name).name: value for name, value in updates.items()}
-        if not values:
-            return 0
+        groups: dict[tuple[str, ...], dict[Any, Mapping[str, Any]]] = {}
+        for row_key, values in updates.items():
+            columns = tuple(sorted(self._column(table, name).name for name in values))
+            if columns:
+                groups.setdefault(columns, {})[row_key] = values
         changed = 0
         with self._guard("mask"), self._transaction() as conn:
-            for chunk in self._chunks(keys):
-                statement = (
-                    update(table)
-                    .where(key.in_(chunk), _differs(table, values))
-                    .values(values)
-                    .execution_options(synchronize_session=False)
-                )
-                changed += conn.execute(statement).rowcount
+            for columns, per_key in groups.items():
+                for chunk in self._chunks(list(per_key)):
+                    values = {
+                        name: _per_key(key, {k: per_key[k][name] for k in chunk})
+                        for name in columns
+                    }
+                    statement = (
+                        update(table)
+                        .where(key.in_(chunk), _differs(table, values))
+                        .values(values)
+                        .execution_options(synchronize_session=False)
+                    )
+                    changed += conn.execute(statement).rowcount
         return changed
 
     def delete(self, collection: CollectionSpec, key_field: str, keys: Sequence[Any]) -> int:
@@ -252,6 +262,14 @@ class SqlConnector:
             raise ConnectorError(
                 "the database file does not exist", datastore=self.name, retryable=True
             )
+
+
+def _per_key(key: Column[Any], values: Mapping[Any, Any]) -> Any:
+    """One value for every key as a literal; otherwise a CASE on the key column."""
+    distinct = set(map(repr, values.values()))
+    if len(distinct) == 1:
+        return next(iter(values.values()))
+    return case({k: literal(v) for k, v in values.items()}, value=key)
 
 
 def _differs(table: Table, values: Mapping[str, Any]) -> Any:

@@ -14,10 +14,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
-from privacyops.dsr import repository, service, workflow
+from privacyops.dsr import corrections, fulfilment, repository, service, workflow
 from privacyops.dsr.notices import appeal_until
 from privacyops.dsr.schemas import (
     CodeCheckOut,
+    CorrectionsIn,
+    DatastoreTaskOut,
     DenyIn,
     EventOut,
     IdentityOut,
@@ -453,6 +455,21 @@ def detail_out(view: service.RequestView) -> RequestDetail:
             )
             for t, result in view.tasks
         ],
+        datastore_tasks=[
+            DatastoreTaskOut(
+                dataset=t.dataset,
+                collection=t.collection,
+                phase=t.phase,
+                status=t.status,
+                attempts=t.attempts,
+                next_attempt_at=t.next_attempt_at,
+                last_error=t.last_error,
+                result=t.result,
+            )
+            for t in view.datastore_tasks
+        ],
+        correctable_fields=view.correctable_fields,
+        erased=view.erased,
     )
 
 
@@ -627,3 +644,40 @@ def task_done(
         done_by=task.done_by,
         done_at=task.done_at,
     )
+
+
+@admin_router.put(
+    "/{request_id}/corrections", response_model=RequestSummary, responses=_ADMIN_ERRORS
+)
+def map_corrections(
+    principal: Decider,
+    request: Request,
+    db: DbSession,
+    vault: AppVault,
+    request_id: RequestId,
+    body: CorrectionsIn,
+) -> RequestSummary:
+    """Turn the requester's corrections into changes of correctable fields; applied by the
+    engine once the request is in progress (at once if it already is)."""
+    found = corrections.set_changes(
+        db,
+        vault,
+        request_id,
+        [(c.target, c.value) for c in body.changes],
+        actor=principal.actor,
+        now=utcnow(),
+        client=client_address(request),
+    )
+    return summary(found)
+
+
+@admin_router.post("/{request_id}/retry", response_model=RequestSummary, responses=_ADMIN_ERRORS)
+def retry(
+    principal: Decider, request: Request, db: DbSession, vault: AppVault, request_id: RequestId
+) -> RequestSummary:
+    """Try the failed datastores again now, without waiting for the back-off (after fixing a
+    datastore's settings, say)."""
+    found = fulfilment.retry_now(
+        db, vault, request_id, actor=principal.actor, now=utcnow(), client=client_address(request)
+    )
+    return summary(found)

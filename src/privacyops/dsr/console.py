@@ -24,7 +24,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from privacyops.dsr import notices, service, workflow
+from privacyops.dsr import corrections, fulfilment, notices, service, workflow
 from privacyops.dsr.repository import RequestFilters
 from privacyops.dsr.schemas import RequestIn
 from privacyops.dsr.snapshot import Rules
@@ -541,6 +541,8 @@ def _flash(done: str, found: DataRequest) -> str | None:
         "noted": "Note added.",
         "task_added": "Task added.",
         "task_done": "Task updated.",
+        "retried": "The failed datastores will be tried again now.",
+        "corrections": "Corrections saved; they are applied where the person's rows are.",
     }
     return messages.get(done)
 
@@ -917,6 +919,69 @@ def task_done(
         form=f"task-{task_id}",
         kept={"result": result, "failed": "1" if failed else ""},
         done="task_done",
+        action=action,
+    )
+
+
+@router.post(REQUESTS_PATH + "/{request_id}/retry", response_class=HTMLResponse)
+def retry(
+    principal: Decider, request: Request, db: DbSession, vault: AppVault, request_id: str
+) -> Response:
+    def action() -> object:
+        return fulfilment.retry_now(
+            db,
+            vault,
+            request_id,
+            actor=principal.actor,
+            now=utcnow(),
+            client=client_address(request),
+        )
+
+    return _act(
+        request,
+        db,
+        vault,
+        principal,
+        request_id,
+        form="retry",
+        kept={},
+        done="retried",
+        action=action,
+    )
+
+
+@router.post(REQUESTS_PATH + "/{request_id}/corrections", response_class=HTMLResponse)
+async def map_corrections(
+    principal: Decider, request: Request, db: DbSession, vault: AppVault, request_id: str
+) -> Response:
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    changes = [
+        (form.get(f"target_{n}", "").strip(), form.get(f"value_{n}", "").strip())
+        for n in range(3)
+        if form.get(f"target_{n}", "").strip()
+    ]
+
+    def action() -> object:
+        return corrections.set_changes(
+            db,
+            vault,
+            request_id,
+            changes,
+            actor=principal.actor,
+            now=utcnow(),
+            client=client_address(request),
+        )
+
+    kept = {k: v for k, v in form.items() if k.startswith(("target_", "value_"))}
+    return _act(
+        request,
+        db,
+        vault,
+        principal,
+        request_id,
+        form="corrections",
+        kept=kept,
+        done="corrections",
         action=action,
     )
 

@@ -208,7 +208,24 @@ def completion(
         outcome=_OUTCOMES.get(request.type, _OPT_OUT_DONE),
         status_url=links.url(request.id),
         link_days=links.max_age_days,
+        downloads=_downloads(db, links, request, now),
+        package_days=_package_days(db, request),
     )
+
+
+def _downloads(
+    db: Session, links: StatusLinks, request: DataRequest, now: datetime
+) -> list[tuple[str, str]]:
+    from privacyops.dsr.downloads import PackageLinks, download_links
+
+    return download_links(db, PackageLinks(links.secret_key, links.public_url), request.id, now)
+
+
+def _package_days(db: Session, request: DataRequest) -> int | None:
+    from privacyops.dsr.downloads import packages_of
+
+    stored = packages_of(db, request.id)
+    return (stored[0].expires_at - stored[0].created_at).days if stored else None
 
 
 def appeal_until(request: DataRequest) -> datetime | None:

@@ -33,7 +33,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from privacyops.dsr import notices, service
+from privacyops.dsr import downloads, notices, service
 from privacyops.dsr.api import PayloadTooLarge, limited_body
 from privacyops.dsr.attorneys_general import complaint_for
 from privacyops.dsr.records import load
@@ -47,14 +47,15 @@ from privacyops.policy.manifest import PolicyManifest
 from privacyops.policy.presenter import contact_view
 from privacyops.policy.states import US_STATES
 from privacyops.policy.yamlsource import path_to_field
-from privacyops.ratelimit import get_limiter
 from privacyops.rights.jurisdictions import RightScope
 from privacyops.rights.rules import OPT_OUTS, Decision, RequestType, decide_all
 from privacyops.secretkey import load_secret_key
 from privacyops.settings import Settings
+from privacyops.vault.service import SubjectShredded
 from privacyops.web import csrf
 from privacyops.web.auth import client_address
 from privacyops.web.deps import AppSettings, AppVault, DbSession
+from privacyops.web.limits import public_page_limited
 from privacyops.web.templating import error_page, render_page
 
 router = APIRouter(tags=["request pages"], include_in_schema=False)
@@ -275,17 +276,7 @@ def _not_found() -> HTMLResponse:
 
 
 def _rate_limited(request: Request, settings: Settings) -> HTMLResponse | None:
-    client = client_address(request) or "unknown"
-    decision = get_limiter(settings).hit(f"dsr-public:{client}", settings.rate_limit_public)
-    if decision.allowed:
-        return None
-    refused = error_page(
-        429,
-        "Too many requests",
-        f"Too many requests from your address. Try again in {decision.retry_after} seconds.",
-    )
-    refused.headers["Retry-After"] = str(decision.retry_after)
-    return refused
+    return public_page_limited(request, settings, "dsr-public")
 
 
 def _too_large() -> HTMLResponse:
@@ -950,10 +941,50 @@ def request_status(
         appeal_href="/requests/new?"
         + urlencode({"state": found.state, "type": "appeal", "appeal_of": found.id}),
         appealed_by=view.appealed_by,
+        downloads=downloads.download_links(
+            db, downloads.PackageLinks.from_settings(settings), found.id, now
+        ),
+        package_days=settings.package_days,
         complaint=(
             complaint_for(found.state).instruction()
             if found.type == RequestType.appeal and found.status == Status.denied
             else None
         ),
+    )
+    return _private(response)
+
+
+@router.get("/requests/{request_id}/package/{fmt}")
+def download_package(
+    request: Request,
+    db: DbSession,
+    vault: AppVault,
+    settings: AppSettings,
+    request_id: str,
+    fmt: str,
+    token: str | None = None,
+) -> Response:
+    """The requester's access package, through the signed link of the completion mail. A
+    download, not a page: the browser saves it rather than showing it on our site."""
+    limited = _rate_limited(request, settings)
+    if limited is not None:
+        return limited
+    links = downloads.PackageLinks.from_settings(settings)
+    if not _REFERENCE.fullmatch(request_id) or fmt not in downloads.FORMATS:
+        return _not_found()
+    found = _request_or_none(db, request_id)
+    if found is None or not links.check(request_id, fmt, token, settings.package_days):
+        return _not_found()
+    try:
+        spec, content = downloads.download(
+            db, vault, found, fmt, _now(), client=client_address(request)
+        )
+    except (NotFound, SubjectShredded):
+        return _not_found()
+    filename = f"{request_id}-your-information.{spec.extension}"
+    response = Response(
+        content,
+        media_type=spec.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
     return _private(response)

@@ -24,6 +24,9 @@ CONSUMER = "consumer"
 SYSTEM = "system"
 
 
+FULFIL_FLAG = "privacyops.dsr.fulfil"
+
+
 def request_context(request_id: str, field: str) -> str:
     return f"dsr_requests:{request_id}:{field}"
 
@@ -136,6 +139,9 @@ def move(
     current = request.status
     check_transition(current, target, what)
     request.status = target.value
+    if target == Status.in_progress:
+        # The datastore work starts once this transition is committed (see `web.deps`).
+        db.info.setdefault(FULFIL_FLAG, set()).add(request.id)
     if target in CLOSED:
         request.closed_at = now
     add_event(

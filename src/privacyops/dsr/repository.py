@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from privacyops.models.connectors import AccessPackage, CollectionTask, ProcessorInstruction
 from privacyops.models.dsr import (
     DataRequest,
     OutgoingMail,
@@ -79,6 +80,11 @@ def events_of(db: Session, request_id: str) -> Sequence[RequestEvent]:
 def tasks_of(db: Session, request_id: str) -> Sequence[RequestTask]:
     query = select(RequestTask).where(RequestTask.request_id == request_id).order_by(RequestTask.id)
     return db.scalars(query).all()
+
+
+def collection_tasks_of(db: Session, request_id: str) -> Sequence[CollectionTask]:
+    query = select(CollectionTask).where(CollectionTask.request_id == request_id)
+    return db.scalars(query.order_by(CollectionTask.id)).all()
 
 
 def get_task(db: Session, request_id: str, task_id: int) -> RequestTask | None:
@@ -154,13 +160,15 @@ def delete_requests(db: Session, request_ids: Sequence[str]) -> None:
         .values(appeal_of=None)
         .execution_options(synchronize_session=False)
     )
-    db.execute(
-        update(OutgoingMail)
-        .where(OutgoingMail.request_id.in_(ids))
-        .values(request_id=None)
-        .execution_options(synchronize_session=False)
-    )
-    for model in (VerificationCode, RequestIdentity, RequestEvent, RequestTask):
+    for unlinked in (OutgoingMail, ProcessorInstruction):
+        db.execute(
+            update(unlinked)
+            .where(unlinked.request_id.in_(ids))
+            .values(request_id=None)
+            .execution_options(synchronize_session=False)
+        )
+    children = (VerificationCode, RequestIdentity, RequestEvent, RequestTask, CollectionTask)
+    for model in (*children, AccessPackage):
         db.execute(
             delete(model)
             .where(model.request_id.in_(ids))

@@ -94,6 +94,15 @@ class TaskDoneIn(_In):
     failed: bool = False
 
 
+class FieldChangeIn(_In):
+    target: Annotated[str, Field(max_length=400, description="dataset.collection.field")]
+    value: Annotated[str, Field(max_length=1000)]
+
+
+class CorrectionsIn(_In):
+    changes: Annotated[list[FieldChangeIn], Field(min_length=1, max_length=20)]
+
+
 # --- answers -------------------------------------------------------------------------------------
 
 
@@ -175,6 +184,19 @@ class TaskOut(BaseModel):
     done_at: datetime | None
 
 
+class DatastoreTaskOut(BaseModel):
+    """One collection's part of the request in a datastore: figures and errors, no data."""
+
+    dataset: str
+    collection: str
+    phase: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    result: dict[str, object] | None
+
+
 class IdentityOut(BaseModel):
     kind: str
     value: str
@@ -200,3 +222,6 @@ class RequestDetail(RequestSummary):
     evidence: dict[str, object] | None
     events: list[EventOut]
     tasks: list[TaskOut]
+    datastore_tasks: list[DatastoreTaskOut] = []
+    correctable_fields: list[str] = []
+    erased: bool = False

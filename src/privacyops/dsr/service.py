@@ -19,7 +19,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -52,6 +52,7 @@ from privacyops.errors import Conflict, FieldProblem, InvalidInput, NotFound, Pr
 from privacyops.identity import repository as identity_repository
 from privacyops.identity.normalize import IdentityKind
 from privacyops.identity.service import IdentitiesConflict, find_subject, get_or_create_subject
+from privacyops.models.connectors import CollectionTask
 from privacyops.models.dsr import (
     DataRequest,
     RequestEvent,
@@ -708,51 +709,66 @@ class RequestView:
     denial_detail: str | None
     events: list[tuple[RequestEvent, str | None]]
     tasks: list[tuple[RequestTask, str | None]]
+    datastore_tasks: list[CollectionTask] = field(default_factory=list)
+    correctable_fields: list[str] = field(default_factory=list)
+    erased: bool = False  # the subject was crypto-shredded: personal fields are gone
 
 
 def view_request(
     db: Session, vault: Vault, request_id: str, *, actor: str, client: str | None = None
 ) -> RequestView:
     """Everything about one request, identities and free text in clear, for staff. Recorded as
-    `request.viewed` (policy section 7: the log shows who read whose data)."""
+    `request.viewed` (policy section 7: the log shows who read whose data).
+
+    After an erasure the subject's key is gone: the request still shows its dates, statuses and
+    the datastore figures (11 CCR 7101 keeps the record), with every personal field empty."""
     request = load(db, request_id)
-    payload = unseal_json(vault, request, "payload", request.payload_ciphertext) or {}
+    readable = vault.has_subject_key(request.subject_id)
+
+    def opened(field: str, token: str | None) -> str | None:
+        return unseal(vault, request, field, token) if token and readable else None
+
+    payload = (
+        unseal_json(vault, request, "payload", request.payload_ciphertext) if readable else None
+    ) or {}
     view = RequestView(
         request=request,
         identities=[
             (identity, identity_value(vault, request, identity))
             for identity in repository.identities_of(db, request.id)
+            if readable
         ],
         details=payload.get("details"),
         corrections=list(payload.get("corrections") or []),
         agent=payload.get("agent"),
-        evidence=unseal_json(vault, request, "evidence", request.evidence_ciphertext),
-        denial_detail=(
-            unseal(vault, request, "denial_detail", request.denial_detail_ciphertext)
-            if request.denial_detail_ciphertext
+        evidence=(
+            unseal_json(vault, request, "evidence", request.evidence_ciphertext)
+            if readable
             else None
         ),
+        denial_detail=opened("denial_detail", request.denial_detail_ciphertext),
         events=[
-            (
-                e,
-                unseal(vault, request, f"event:{e.id}", e.note_ciphertext)
-                if e.note_ciphertext
-                else None,
-            )
+            (e, opened(f"event:{e.id}", e.note_ciphertext))
             for e in repository.events_of(db, request.id)
         ],
         tasks=[
-            (
-                t,
-                unseal(vault, request, f"task:{t.id}", t.result_ciphertext)
-                if t.result_ciphertext
-                else None,
-            )
+            (t, opened(f"task:{t.id}", t.result_ciphertext))
             for t in repository.tasks_of(db, request.id)
         ],
+        datastore_tasks=list(repository.collection_tasks_of(db, request.id)),
+        correctable_fields=_correctable(db, request),
+        erased=not readable,
     )
     audit(db, vault, request, AuditAction.request_viewed, actor=actor, client=client)
     return view
+
+
+def _correctable(db: Session, request: DataRequest) -> list[str]:
+    if request.type != RequestType.correction:
+        return []
+    from privacyops.dsr.corrections import correctable_fields
+
+    return correctable_fields(db)
 
 
 def verified_identities(db: Session, vault: Vault, request: DataRequest) -> dict[str, str]:

@@ -8,13 +8,14 @@ Every change is a request event and an audit event; transitions follow the one t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from privacyops.audit.actions import AuditAction
 from privacyops.dsr import notices, repository
-from privacyops.dsr.records import add_event, audit, load, move, seal
+from privacyops.dsr.records import FULFIL_FLAG, add_event, audit, load, move, seal
 from privacyops.dsr.snapshot import Rules
 from privacyops.dsr.status import (
     CLOSED,
@@ -47,8 +48,31 @@ def _required_text(field: str, value: str | None, what: str) -> str:
     return text
 
 
-def _pending_tasks(db: Session, request: DataRequest) -> list[RequestTask]:
+def done_tasks(db: Session, request: DataRequest) -> list[RequestTask]:
+    return [t for t in repository.tasks_of(db, request.id) if t.status == TaskStatus.done]
+
+
+def pending_manual(db: Session, request: DataRequest) -> list[RequestTask]:
+    """Staff tasks not done yet (manual datastores, or tasks staff added)."""
     return [t for t in repository.tasks_of(db, request.id) if t.status == TaskStatus.pending]
+
+
+def _pending_tasks(db: Session, request: DataRequest) -> list[_Pending]:
+    """Everything that keeps a request open: staff tasks, and the connectors' datastore work
+    (never complete a request while any datastore task is not done)."""
+    from privacyops.dsr.fulfilment import unfinished  # here: fulfilment imports us
+
+    pending: list[_Pending] = list(pending_manual(db, request))
+    pending += [_Engine(name) for name in unfinished(db, request)]
+    return pending
+
+
+@dataclass(frozen=True)
+class _Engine:
+    name: str
+
+
+_Pending = RequestTask | _Engine
 
 
 def approve(
@@ -330,6 +354,8 @@ def task_done(
         raise InvalidTransition(f"task {task.id} is already {task.status}")
     text = _required_text("result", result, "describe what was done and found")
     task.status = TaskStatus.failed if failed else TaskStatus.done
+    # The datastore work may go on now that a person did their part (see `web.deps`).
+    db.info.setdefault(FULFIL_FLAG, set()).add(request.id)
     task.result_ciphertext = seal(vault, request, f"task:{task.id}", text)
     task.done_by = actor
     task.done_at = now

@@ -1,6 +1,13 @@
 """All ORM models, one module per domain. Importing this package registers every table."""
 
 from privacyops.models.audit import AuditChainHead, AuditEvent
+from privacyops.models.connectors import (  # noqa: F401
+    AccessPackage,
+    CollectionTask,
+    Datastore,
+    LegalHold,
+    ProcessorInstruction,
+)
 from privacyops.models.dsr import DataRequest, OutgoingMail  # noqa: F401
 from privacyops.models.identity import DataSubject, SubjectIdentity  # noqa: F401
 from privacyops.models.policy import PolicyVersion

@@ -385,6 +385,16 @@ class RetentionRule(Strict):
     period: Duration
     starts: RetentionStart
     reason: str
+    legal_obligation: str | None = Field(
+        None,
+        min_length=1,
+        description=(
+            "The law that requires the records to be kept (e.g. `26 CFR 1.6001-1`). Data kept "
+            "under such a rule survives an erasure request, stripped of identity, until the "
+            "period ends; without one, the period is the company's choice and an erasure "
+            "request ends it."
+        ),
+    )
 
 
 class RetentionSection(Strict):

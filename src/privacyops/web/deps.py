@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from privacyops import runtime
+from privacyops.dsr.records import FULFIL_FLAG
 from privacyops.jobs.transactional import enqueue_after_commit
 from privacyops.notify.outbox import QUEUED_FLAG
 from privacyops.settings import Settings
@@ -21,9 +22,13 @@ def get_db(request: Request) -> Iterator[Session]:
     session: Session = factory()
     try:
         yield session
+        jobs = request.app.state.jobs
+        for request_id in sorted(session.info.pop(FULFIL_FLAG, ())):
+            # A request that reached in_progress is worked on once that is committed.
+            enqueue_after_commit(session, jobs, "requests.fulfil", request_id=request_id)
         if session.info.pop(QUEUED_FLAG, False):
             # Mail queued by this request goes out once the request's rows are committed.
-            enqueue_after_commit(session, request.app.state.jobs, "mail.dispatch")
+            enqueue_after_commit(session, jobs, "mail.dispatch")
         session.commit()
     except BaseException:
         session.rollback()
