@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+JS_STAMP := js/node_modules/.installed-stamp
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: run test setup lint fmt test-sqlite test-postgres bench clean
+.PHONY: run test setup js lint fmt test-sqlite test-postgres bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,7 +14,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+# JavaScript: IAB's @iabgpp/cmpapi, pinned by js/package-lock.json (GPP cross-checks, banner).
+$(JS_STAMP): js/package.json js/package-lock.json
+	npm ci --prefix js --no-audit --no-fund
+	touch $(JS_STAMP)
+
 setup: $(STAMP)
+
+js: $(JS_STAMP)
 
 ## Serve the Privacy Center and admin console on the embedded default (SQLite, outbox mail).
 run: setup
@@ -23,10 +31,10 @@ run: setup
 ## Lint, type-check, then the whole suite on SQLite and on PostgreSQL.
 test: setup lint test-sqlite test-postgres
 
-test-sqlite: setup
+test-sqlite: setup js
 	PRIVACYOPS_TEST_DATABASE_URL=sqlite $(BIN)/pytest -q -p no:cacheprovider
 
-test-postgres: setup
+test-postgres: setup js
 	PRIVACYOPS_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -q -p no:cacheprovider
 
 lint: setup
@@ -39,8 +47,8 @@ fmt: setup
 	$(BIN)/ruff format src tests bench
 
 ## Benchmarks: each prints its ratio to a baseline measured in the same run.
-bench: setup
+bench: setup js
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var js/node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from bench import bench_connectors, bench_policy
+from bench import bench_connectors, bench_gpp, bench_policy
 
 
 def main() -> None:
     print(f"{'benchmark':<44} {'ratio':>8}  baseline")
     for result in bench_policy.run():
         print(result.line())
+    for result in bench_gpp.run():
+        print(result.line(), flush=True)
     for result in bench_connectors.run():
         print(result.line(), flush=True)
 

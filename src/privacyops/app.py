@@ -15,6 +15,7 @@ from privacyops import __version__
 from privacyops.audit import api as audit_api
 from privacyops.audit import pages as audit_pages
 from privacyops.connectors import pages as connector_pages
+from privacyops.consent import api as consent_api
 from privacyops.db import make_engine, make_session_factory
 from privacyops.dsr import api as dsr_api
 from privacyops.dsr import console as dsr_console
@@ -92,6 +93,8 @@ def create_app(
     app.include_router(dsr_api.admin_router)
     app.include_router(dsr_pages.router)
     app.include_router(connector_pages.router)
+    app.include_router(consent_api.public)
+    app.include_router(consent_api.staff)
     app.include_router(dsr_console.router)
     app.include_router(report_pages.router)
     app.include_router(staff_pages.router)

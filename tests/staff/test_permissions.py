@@ -28,9 +28,20 @@ EXPECTED = {
         P.policy_publish,
         P.legal_holds_manage,
         P.reports_read,
+        P.consent_read,
+        P.consent_record,
     },
     Role.agent: {P.console_use, P.tokens_manage_own, P.requests_enter, P.requests_read},
-    Role.engineer: {P.console_use, P.tokens_manage_own, P.connectors_manage, P.datasets_manage},
+    Role.engineer: {
+        P.console_use,
+        P.tokens_manage_own,
+        P.connectors_manage,
+        P.datasets_manage,
+        # The retailer's systems ask before they email, text or target anyone, and pass on
+        # unsubscribes and SMS replies: a yes or no per person, never their records.
+        P.consent_read,
+        P.consent_record,
+    },
     Role.auditor: {
         P.console_use,
         P.tokens_manage_own,

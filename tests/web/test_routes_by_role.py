@@ -26,6 +26,7 @@ ALL = frozenset(Role)
 ADMIN = frozenset({Role.admin})
 REQUEST_READERS = frozenset({Role.privacy_officer, Role.agent})
 REQUEST_DECIDERS = frozenset({Role.privacy_officer})
+CONSENT_CALLERS = frozenset({Role.engineer, Role.privacy_officer})
 
 # (method, path as registered) -> the roles that may use it.
 EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
@@ -53,6 +54,11 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/admin/audit"): frozenset({Role.admin, Role.auditor}),
     ("GET", "/api/v1/admin/audit/export"): frozenset({Role.admin, Role.auditor}),
     ("POST", "/api/v1/admin/audit/verify"): frozenset({Role.admin, Role.auditor}),
+    # consent: the retailer's systems (engineers' tokens) and privacy officers
+    ("GET", "/api/v1/consent/decision"): CONSENT_CALLERS,
+    ("POST", "/api/v1/consent/filter"): CONSENT_CALLERS,
+    ("POST", "/api/v1/consent/unsubscribe-headers"): CONSENT_CALLERS,
+    ("POST", "/api/v1/consent/sms"): CONSENT_CALLERS,
     # rights requests: agents enter and follow them, privacy officers decide
     ("GET", "/api/v1/admin/requests"): REQUEST_READERS,
     ("POST", "/api/v1/admin/requests"): REQUEST_READERS,
@@ -94,7 +100,11 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
 }
 # Staff routes open without login: you cannot be logged in to log in.
 PUBLIC_STAFF_ROUTES = {("GET", "/admin/login"), ("POST", "/admin/login"), ("POST", "/admin/logout")}
-GUARDED = re.compile(r"^/(admin|api/v1/admin)(/|$)")
+# The consent API's staff-token routes sit beside its public ones (the banner's) under
+# /api/v1/consent, so they are named one by one.
+GUARDED = re.compile(
+    r"^/(admin|api/v1/admin)(/|$)|^/api/v1/consent/(decision|filter|unsubscribe-headers|sms)$"
+)
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 

@@ -66,3 +66,7 @@ class AuditAction(StrEnum):
     legal_hold_released = "legal_hold.released"
     processor_instructed = "processor.instructed"
     processor_acknowledged = "processor.acknowledged"
+    # consent
+    consent_recorded = "consent.recorded"
+    consent_decided = "consent.decided"
+    consent_filtered = "consent.filtered"

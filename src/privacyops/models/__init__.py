@@ -8,6 +8,7 @@ from privacyops.models.connectors import (  # noqa: F401
     LegalHold,
     ProcessorInstruction,
 )
+from privacyops.models.consent import ConsentDecision, ConsentRecord  # noqa: F401
 from privacyops.models.dsr import DataRequest, OutgoingMail  # noqa: F401
 from privacyops.models.identity import DataSubject, SubjectIdentity  # noqa: F401
 from privacyops.models.policy import PolicyVersion

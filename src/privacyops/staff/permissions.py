@@ -37,6 +37,8 @@ class Permission(StrEnum):
     legal_holds_manage = "legal_holds.manage"
     connectors_manage = "connectors.manage"
     datasets_manage = "datasets.manage"
+    consent_read = "consent.read"
+    consent_record = "consent.record"
 
 
 P = Permission
@@ -67,11 +69,16 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
             P.policy_publish,
             P.legal_holds_manage,
             P.reports_read,
+            P.consent_read,
+            P.consent_record,
         },
         # Customer service: enters mail and phone requests and follows them; no packages.
         Role.agent: _EVERY_ROLE | {P.requests_enter, P.requests_read},
-        # Connectors and datasets only: no request, package or audit data (no personal data).
-        Role.engineer: _EVERY_ROLE | {P.connectors_manage, P.datasets_manage},
+        # Connectors, datasets and the consent API the retailer's systems call (decisions, the
+        # suppression filter, unsubscribe headers, the SMS gateway's replies): no request,
+        # package or audit data.
+        Role.engineer: _EVERY_ROLE
+        | {P.connectors_manage, P.datasets_manage, P.consent_read, P.consent_record},
         # Reads the audit log and reports, nothing else.
         Role.auditor: _EVERY_ROLE | {P.audit_read, P.audit_export, P.reports_read},
     }
@@ -95,6 +102,8 @@ DESCRIPTIONS: Mapping[Permission, str] = MappingProxyType(
         P.legal_holds_manage: "Place and lift legal holds",
         P.connectors_manage: "Configure connectors",
         P.datasets_manage: "Declare datasets",
+        P.consent_read: "Ask consent decisions and filter contact lists before a campaign",
+        P.consent_record: "Record consent choices (unsubscribe headers, SMS replies, imports)",
     }
 )
 
