@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from privacyops.consent.gpp import decode
 from privacyops.consent.purposes import EMAIL, SMS
 from privacyops.models.audit import AuditEvent
 from privacyops.models.consent import ConsentRecord
@@ -252,3 +253,23 @@ def test_bad_browser_input_names_the_field(client: TestClient, policy: PolicyVer
     assert short.status_code == 422
     assert "browser_id" in short.text
     assert wrong_class.status_code == 422
+
+
+def test_the_gpp_string_follows_the_browsers_choices_and_gpc(
+    client: TestClient, policy: PolicyVersion
+) -> None:
+    before = client.get("/api/v1/consent/gpp", params={"browser_id": BROWSER, "state": "CA"})
+    client.get(f"/api/v1/consent/browser/{BROWSER}", headers={"Sec-GPC": "1"})
+    after = client.get("/api/v1/consent/gpp", params={"browser_id": BROWSER, "state": "CA"})
+    bad = client.get("/api/v1/consent/gpp", params={"browser_id": "short"})
+
+    assert before.status_code == after.status_code == 200
+    opted_in = decode(before.json()["gpp"]).sections["usnat"].fields
+    opted_out = decode(after.json()["gpp"]).sections
+    assert (opted_in["SaleOptOut"], opted_in["Gpc"]) == (2, False)
+    assert opted_out["usnat"].fields["SaleOptOut"] == 1
+    assert opted_out["usnat"].fields["TargetedAdvertisingOptOut"] == 1
+    assert opted_out["usnat"].fields["Gpc"] is True
+    assert opted_out["usca"].fields["SharingOptOut"] == 1
+    assert after.json()["gpp_sid"] == [7, 8]
+    assert bad.status_code == 422

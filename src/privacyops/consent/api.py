@@ -20,12 +20,15 @@ from sqlalchemy.orm import Session
 from privacyops.audit.actions import AuditAction
 from privacyops.audit.service import record as audit
 from privacyops.consent import ledger, sms
+from privacyops.consent.gpp import decode, usnat_for_choices
 from privacyops.consent.ledger import Evidence, Method, Who
 from privacyops.consent.purposes import (
     COOKIE_CLASSES,
     EMAIL,
     GPC_PURPOSES,
+    SALE,
     SMS,
+    TARGETED,
     cookie_purpose,
     purpose,
 )
@@ -444,6 +447,29 @@ def browser_state(
             evidence=evidence(settings, request),
         )
     return _browser_view(db, browser_id, gpc)
+
+
+class GppOut(BaseModel):
+    gpp: str = Field(description="The IAB GPP string for the browser's choices.")
+    gpp_sid: list[int] = Field(description="The section ids in the string.")
+
+
+@public.get("/api/v1/consent/gpp", response_model=GppOut)
+def gpp_string(
+    request: Request,
+    db: DbSession,
+    browser_id: Annotated[str, Query(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")],
+    state: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
+) -> GppOut:
+    """The GPP string an ad partner receives for this browser: usnat (and the state's section
+    when known), opted out where the browser refused or sent GPC (reference notes, 4.3)."""
+    who = Who(browser_id=browser_id)
+    sale, targeted = (ledger.decide(db, who, key) for key in (SALE, TARGETED))
+    gpc = gpc_signal(request) or Method.gpc in (sale.method, targeted.method)
+    text = usnat_for_choices(
+        not sale.allowed, not targeted.allowed, not targeted.allowed, gpc, state=state
+    )
+    return GppOut(gpp=text, gpp_sid=list(decode(text).section_ids))
 
 
 # -- Global Privacy Control support resource ---------------------------------------------------
