@@ -64,6 +64,14 @@ class Settings(BaseSettings):
             "it as a datastore when no datastore is connected yet. Turn off in production."
         ),
     )
+    consent_origins: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Origins of the retailer's sites that embed the consent banner (for example "
+            "https://www.example.com): the banner's API calls are allowed from them (CORS). "
+            "Empty: only this site's own pages."
+        ),
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Minimum level of log records written."
     )

@@ -70,3 +70,4 @@ class AuditAction(StrEnum):
     consent_recorded = "consent.recorded"
     consent_decided = "consent.decided"
     consent_filtered = "consent.filtered"
+    consent_propagated = "consent.propagated"

@@ -16,13 +16,16 @@ from enum import StrEnum
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
+from privacyops.consent.propagation import KINDS, schedule
 from privacyops.consent.purposes import GPC_PURPOSES, Purpose, UnknownPurpose, purpose
-from privacyops.errors import FieldProblem, InvalidInput, PrivacyOpsError
+from privacyops.errors import FieldProblem, InvalidInput, NotFound, PrivacyOpsError
 from privacyops.identity.normalize import IdentityKind, normalize
 from privacyops.identity.service import find_subject, get_or_create_subject
 from privacyops.models.consent import ConsentDecision, ConsentRecord
 from privacyops.models.identity import SubjectIdentity
+from privacyops.models.policy import PolicyVersion
 from privacyops.models.types import utcnow
+from privacyops.policy.manifest import PolicyManifest
 from privacyops.vault.service import Vault
 
 FILTER_CHUNK = 1000
@@ -126,7 +129,25 @@ def record(
     db.add(entry)
     db.flush()
     _decide(db, who, entry)
+    if not allowed and who.subject_id is not None and chosen.key in KINDS:
+        manifest = _manifest(db, policy_version)
+        if manifest is not None:
+            schedule(db, entry, manifest, entry.recorded_at)
     return entry
+
+
+def _manifest(db: Session, number: int | None) -> PolicyManifest | None:
+    """The policy the choice was made under (the one in force when not given); None before
+    any policy is published, when no partner is known either."""
+    from privacyops.dsr.service import manifest_of, policy_in_force
+
+    version = db.scalar(select(PolicyVersion).where(PolicyVersion.number == number))
+    if version is None:
+        try:
+            version = policy_in_force(db, utcnow())
+        except NotFound:
+            return None
+    return manifest_of(version)
 
 
 def _overridden(

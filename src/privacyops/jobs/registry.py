@@ -46,7 +46,7 @@ def run_job(name: str, settings: Settings, kwargs: dict[str, Any] | None = None)
 
 
 # Modules whose import registers jobs; each domain adds its `tasks` module here.
-JOB_MODULES: list[str] = ["privacyops.dsr.tasks"]
+JOB_MODULES: list[str] = ["privacyops.dsr.tasks", "privacyops.consent.tasks"]
 
 
 def load_job_modules() -> None:

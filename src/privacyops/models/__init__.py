@@ -8,7 +8,11 @@ from privacyops.models.connectors import (  # noqa: F401
     LegalHold,
     ProcessorInstruction,
 )
-from privacyops.models.consent import ConsentDecision, ConsentRecord  # noqa: F401
+from privacyops.models.consent import (  # noqa: F401
+    ConsentDecision,
+    ConsentPropagation,
+    ConsentRecord,
+)
 from privacyops.models.dsr import DataRequest, OutgoingMail  # noqa: F401
 from privacyops.models.identity import DataSubject, SubjectIdentity  # noqa: F401
 from privacyops.models.policy import PolicyVersion

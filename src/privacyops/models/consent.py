@@ -8,9 +8,18 @@ hash. Records are never updated or deleted by the platform (the repository offer
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from privacyops.db import Base
@@ -64,3 +73,29 @@ class ConsentDecision(Base):
         Integer, ForeignKey("consent_records.id"), nullable=False
     )
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class ConsentPropagation(Base):
+    """An opt-out passed on to a partner's datastore: tracked like a request's task, due
+    within 15 business days (11 CCR 7026(f)), retried with back-off."""
+
+    __tablename__ = "consent_propagations"
+    __table_args__ = (UniqueConstraint("record_id", "datastore", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("consent_records.id"), nullable=False, index=True
+    )
+    subject_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("data_subjects.id"), nullable=False
+    )
+    datastore: Mapped[str] = mapped_column(String(100), nullable=False)
+    recipient: Mapped[str] = mapped_column(String(100), nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)  # sale, sharing, targeted_...
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    due_on: Mapped[date] = mapped_column(Date, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

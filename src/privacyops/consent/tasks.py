@@ -1,0 +1,17 @@
+"""Background jobs of consent: passing opt-outs on to partners."""
+
+from __future__ import annotations
+
+from privacyops import runtime
+from privacyops.consent import propagation
+from privacyops.jobs.registry import job
+from privacyops.models.types import utcnow
+from privacyops.settings import Settings
+
+
+@job("consent.propagate", every_seconds=60)
+def propagate(settings: Settings) -> None:
+    """Every minute: opt-outs due to partners, and failed ones past their back-off."""
+    propagation.run_due(
+        runtime.open_session_factory(settings), runtime.open_vault(settings), utcnow()
+    )
