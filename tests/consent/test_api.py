@@ -273,3 +273,32 @@ def test_the_gpp_string_follows_the_browsers_choices_and_gpc(
     assert opted_out["usca"].fields["SharingOptOut"] == 1
     assert after.json()["gpp_sid"] == [7, 8]
     assert bad.status_code == 422
+
+
+def test_a_ledger_record_exports_as_a_kantara_receipt(
+    client: TestClient, db: Session, policy: PolicyVersion, engineer: dict[str, str]
+) -> None:
+    path = url_path(headers_for(client, engineer, ANN)["List-Unsubscribe"])
+    client.post(path, data={"List-Unsubscribe": "One-Click"})
+    entry = db.scalars(select(ConsentRecord)).one()
+
+    answer = client.get(f"/api/v1/consent/records/{entry.id}/receipt", headers=engineer)
+    missing = client.get("/api/v1/consent/records/999999/receipt", headers=engineer)
+
+    assert answer.status_code == 200
+    found = answer.json()
+    required = {
+        "version", "jurisdiction", "consentTimestamp", "collectionMethod", "consentReceiptID",
+        "piiPrincipalId", "piiControllers", "policyUrl", "services", "sensitive", "spiCat",
+    }  # fmt: skip
+    assert required <= set(found)
+    assert found["version"] == "KI-CR-v1.1.0"
+    assert found["consentTimestamp"] == int(entry.recorded_at.timestamp())
+    assert found["piiPrincipalId"] == entry.subject_id
+    assert ANN not in answer.text
+    item = found["services"][0]["purposes"][0]
+    assert item["consentType"] == "EXPLICIT"
+    assert item["purposeCategory"] == ["6 - Marketing"]
+    assert found["x-privacyops"]["allowed"] is False
+    assert found["policyUrl"].endswith(f"/policy/versions/{policy.number}")
+    assert missing.status_code == 404

@@ -59,6 +59,7 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("POST", "/api/v1/consent/filter"): CONSENT_CALLERS,
     ("POST", "/api/v1/consent/unsubscribe-headers"): CONSENT_CALLERS,
     ("POST", "/api/v1/consent/sms"): CONSENT_CALLERS,
+    ("GET", "/api/v1/consent/records/{record_id}/receipt"): CONSENT_CALLERS,
     # rights requests: agents enter and follow them, privacy officers decide
     ("GET", "/api/v1/admin/requests"): REQUEST_READERS,
     ("POST", "/api/v1/admin/requests"): REQUEST_READERS,
@@ -103,7 +104,8 @@ PUBLIC_STAFF_ROUTES = {("GET", "/admin/login"), ("POST", "/admin/login"), ("POST
 # The consent API's staff-token routes sit beside its public ones (the banner's) under
 # /api/v1/consent, so they are named one by one.
 GUARDED = re.compile(
-    r"^/(admin|api/v1/admin)(/|$)|^/api/v1/consent/(decision|filter|unsubscribe-headers|sms)$"
+    r"^/(admin|api/v1/admin)(/|$)"
+    r"|^/api/v1/consent/(decision|filter|unsubscribe-headers|sms|records/\{record_id\}/receipt)$"
 )
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 

@@ -15,11 +15,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from privacyops.audit.actions import AuditAction
 from privacyops.audit.service import record as audit
-from privacyops.consent import ledger, sms
+from privacyops.consent import ledger, receipts, sms
 from privacyops.consent.gpp import decode, usnat_for_choices
 from privacyops.consent.ledger import Evidence, Method, Who
 from privacyops.consent.purposes import (
@@ -196,6 +197,40 @@ async def _lines(request: Request) -> list[str]:
 
 def _clean(line: bytes) -> str:
     return line.decode("utf-8", errors="replace").strip()
+
+
+@staff.get("/records/{record_id}/receipt")
+def consent_receipt(
+    principal: Asker,
+    request: Request,
+    db: DbSession,
+    vault: AppVault,
+    settings: AppSettings,
+    record_id: Annotated[int, PathParam(ge=1, le=2**63 - 1)],
+) -> dict[str, Any]:
+    """One ledger record as a Kantara v1.1 consent receipt (the proof a partner or an auditor
+    asks for)."""
+    from privacyops.models.consent import ConsentRecord
+    from privacyops.models.policy import PolicyVersion
+
+    entry = db.get(ConsentRecord, record_id)
+    if entry is None:
+        raise NotFound(f"no consent record {record_id}")
+    version = None
+    if entry.policy_version is not None:
+        version = db.scalar(
+            select(PolicyVersion).where(PolicyVersion.number == entry.policy_version)
+        )
+    manifest = manifest_of(version or policy_in_force(db, utcnow()))
+    audit(
+        db,
+        AuditAction.consent_decided,
+        actor=principal.actor,
+        subject=vault.subject_hash(entry.subject_id) if entry.subject_id else None,
+        client=client_address(request),
+        details={"receipt": record_id},
+    )
+    return receipts.receipt(entry, manifest, settings.public_url.rstrip("/"))
 
 
 # -- unsubscribe headers for the retailer's mailer ----------------------------------------------
