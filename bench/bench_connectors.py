@@ -3,14 +3,16 @@ hand-written SQL fetching and changing the same rows, measured in the same run.
 
 Per backend (SQLite, PostgreSQL) and shop size (10,000 and 1,000,000 customers):
 
-- access: `traverse` with the real `SqlConnector`, from the subject's email, against ten
-  hand-written SELECTs (one per table, joins and subqueries from the email);
+- access: `traverse` with the real `SqlConnector` in one batch of the datastore, as
+  `dsr.fulfilment._access` runs it, from the subject's email, against ten hand-written SELECTs
+  on one connection (one per table, joins and subqueries from the email);
 - erasure: what `dsr.fulfilment._erasure` does with the rows the access found
-  (`Graph.erasure_order`, `plan_erasure`, then `SqlConnector.delete` and `.mask`), against
-  hand-written DELETE and UPDATE statements making the same changes in one transaction. The
-  baseline knows which column gets which strategy; both sides compute the masked values with
-  the same functions of `connectors.masking`, so what is compared is everything else. The
-  platform's own bookkeeping (task rows, encrypted state) is not the connectors' and is left out.
+  (`Graph.erasure_order`, `plan_erasure`, then `SqlConnector.delete` and `.mask`, all in one
+  batch: one transaction), against hand-written DELETE and UPDATE statements making the same
+  changes in one transaction. The baseline knows which column gets which strategy; both sides
+  compute the masked values with the same functions of `connectors.masking`, so what is
+  compared is everything else. The platform's own bookkeeping (task rows, encrypted state) is
+  not the connectors' and is left out.
 
 Each in two modes:
 
@@ -85,7 +87,7 @@ from privacyops.connectors.masking import (
     random_value,
     redact_value,
 )
-from privacyops.connectors.port import Row
+from privacyops.connectors.port import Row, batched
 from privacyops.connectors.sql import SqlConnector
 from privacyops.connectors.traversal import CollectionState, traverse
 from privacyops.db import make_engine
@@ -337,7 +339,9 @@ def _subject(bench: Shop, email: str) -> Subject:
 
 
 def engine_access(graph: Graph, connector: SqlConnector, email: str) -> States:
-    result = traverse(graph, {"email": [email]}, {DATASET: connector})
+    """What `dsr.fulfilment._access` does: the walk in one batch of the datastore."""
+    with batched(connector, [node.spec for node in graph.nodes.values()]):
+        result = traverse(graph, {"email": [email]}, {DATASET: connector})
     if not result.complete:
         problems = "; ".join(f.error for f in result.failures.values())
         raise BenchError(f"the traversal did not complete: {problems or 'collections waiting'}")
@@ -440,15 +444,18 @@ def _sorted(rows: Sequence[Row]) -> list[tuple[tuple[str, Any], ...]]:
 
 
 def engine_erase(bench: Shop, connector: SqlConnector, subject: Subject) -> None:
-    """What `dsr.fulfilment._erasure` does per collection, children first."""
-    for key in bench.graph.erasure_order():
-        node = bench.graph.nodes[key]
-        rows = subject.states.get(key, CollectionState()).rows
-        plan = plan_erasure(node, rows, bench.rules, MASKING_KEY)
-        if plan.deletes:
-            connector.delete(node.spec, plan.key_field, plan.deletes)
-        if plan.updates:
-            connector.mask(node.spec, plan.key_field, plan.updates)
+    """What `dsr.fulfilment._erasure` does: per collection, children first, all of them in one
+    batch of the datastore (one transaction, as the baseline's)."""
+    order = bench.graph.erasure_order()
+    with batched(connector, [bench.graph.nodes[key].spec for key in order]):
+        for key in order:
+            node = bench.graph.nodes[key]
+            rows = subject.states.get(key, CollectionState()).rows
+            plan = plan_erasure(node, rows, bench.rules, MASKING_KEY)
+            if plan.deletes:
+                connector.delete(node.spec, plan.key_field, plan.deletes)
+            if plan.updates:
+                connector.mask(node.spec, plan.key_field, plan.updates)
 
 
 def _ids_in(sql: str) -> TextClause:

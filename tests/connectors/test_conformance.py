@@ -105,6 +105,29 @@ def test_mask_sets_a_different_value_per_row_in_one_statement_per_chunk(
     assert len(harness.sent("UPDATE")) == 4
 
 
+def test_masks_of_the_same_shape_each_write_their_own_values(harness: Harness) -> None:
+    # The SQL connector builds an UPDATE once per shape and binds each call's values.
+    first = {1: {"phone": "a-1", "segment": None}, 2: {"phone": "a-2", "segment": None}}
+    second = {3: {"phone": "b-3", "segment": None}, 4: {"phone": None, "segment": None}}
+    shared = {5: {"phone": "same", "segment": "vip"}, 6: {"phone": "same", "segment": "vip"}}
+
+    changed = [harness.connector.mask(CUSTOMER, "id", u) for u in (first, second, shared)]
+
+    rows = by_id(harness.connector.retrieve(CUSTOMER, "id", [1, 2, 3, 4, 5, 6, 7]))
+    assert changed == [2, 2, 2]
+    assert [rows[k]["phone"] for k in range(1, 8)] == [
+        "a-1",
+        "a-2",
+        "b-3",
+        None,
+        "same",
+        "same",
+        "555-0007",
+    ]
+    assert [rows[k]["segment"] for k in (1, 4, 5, 7)] == [None, None, "vip", "retail"]
+    assert [harness.connector.mask(CUSTOMER, "id", u) for u in (first, second)] == [0, 0]
+
+
 def test_re_running_a_mask_changes_nothing_more(harness: Harness) -> None:
     first = harness.connector.mask(ORDER, "customer_id", {8: {"ship_to": None}})
     before = harness.connector.retrieve(ORDER, "customer_id", [8])

@@ -2,11 +2,16 @@
 
 The engine maps each dataset declaration to a `CollectionSpec` and calls a connector with
 batches of values (one call per collection per step), never one call per row.
+
+A connector that can undo a whole series of calls (a database transaction) also offers
+`batch()` (see `Batching`); the engine uses it through `batched`, which falls back to one call
+at a time for the others (HTTP APIs, processors, manual datastores).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -96,3 +101,32 @@ class Connector(Protocol):
     def close(self) -> None:
         """Release connections; the connector is not used afterwards."""
         ...
+
+
+@runtime_checkable
+class Batching(Protocol):
+    """Optional, beside `Connector`: the calls made inside `batch()` are one unit of work.
+
+    They share one connection, and their writes are one transaction: kept when the block ends,
+    undone whole when it raises, so that a datastore never keeps half of a batch. A call that
+    fails inside the block undoes the batch at once and later writes in it are refused (reads
+    go on); ending the block normally after that raises `ConnectorError` if the batch had
+    written anything. `collections` are those the batch will use, so that the connector can
+    prepare them together (read their schema in one go). Offered only by connectors that can
+    keep this promise.
+    """
+
+    def batch(self, collections: Iterable[CollectionSpec] = ()) -> AbstractContextManager[None]:
+        """The unit of work; a batch inside a batch is part of the outer one."""
+        ...
+
+
+@contextmanager
+def batched(connector: Connector, collections: Iterable[CollectionSpec] = ()) -> Iterator[bool]:
+    """`connector.batch(collections)` when it offers one. Yields True inside a batch (undone
+    whole on an error), False when each call stands on its own (what it did, it did)."""
+    if isinstance(connector, Batching):
+        with connector.batch(collections):
+            yield True
+    else:
+        yield False

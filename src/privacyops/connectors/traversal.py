@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -28,27 +29,52 @@ from privacyops.connectors.port import Connector, ConnectorError, Row
 
 @dataclass
 class CollectionState:
-    """One collection's progress: values asked for per field, and the rows found so far."""
+    """One collection's progress: values asked for per field, and the rows found so far.
+
+    `asked` and `rows` are what is stored; both only grow. The sets beside them (markers of the
+    values asked, identities of the rows found) are derived, and catch up with what was
+    appended since they were last read, so each value is looked at once, not once a round.
+    """
 
     asked: dict[str, list[Any]] = field(default_factory=dict)
     rows: list[Row] = field(default_factory=list)
+    _asked_markers: dict[str, tuple[int, set[Any]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _found: dict[tuple[str, ...], tuple[int, set[Any]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def asked_set(self, name: str) -> set[Any]:
-        return set(map(_hashable, self.asked.get(name, [])))
+        """Markers (see `marker`) of the values `name` was asked for; do not change it."""
+        values = self.asked.get(name, [])
+        seen, markers = self._asked_markers.get(name, (0, set()))
+        if seen < len(values):
+            markers.update(map(marker, values[seen:]))
+            self._asked_markers[name] = (len(values), markers)
+        return markers
+
+    def mark_asked(self, name: str, values: Iterable[Any]) -> None:
+        self.asked.setdefault(name, []).extend(values)
+
+    def found_set(self, keys: Sequence[str]) -> set[Any]:
+        """Identities of the rows found: their `keys` values (every field's without keys)."""
+        names = tuple(keys)
+        seen, identities = self._found.get(names, (0, set()))
+        if seen < len(self.rows):
+            identities.update(_identity(row, names) for row in self.rows[seen:])
+            self._found[names] = (len(self.rows), identities)
+        return identities
 
     def add_rows(self, rows: Iterable[Row], primary_key: Sequence[str]) -> None:
         """Rows found by two paths (email and customer id) are kept once."""
-        seen = {self._identity(row, primary_key) for row in self.rows}
+        seen = self.found_set(primary_key)
         for row in rows:
-            identity = self._identity(row, primary_key)
+            identity = _identity(row, tuple(primary_key))
             if identity not in seen:
                 seen.add(identity)
                 self.rows.append(row)
-
-    @staticmethod
-    def _identity(row: Row, primary_key: Sequence[str]) -> str:
-        keys = primary_key or sorted(row)
-        return dumps([row.get(name) for name in keys])
+        self._found[tuple(primary_key)] = (len(self.rows), seen)
 
     def to_json(self) -> str:
         return dumps({"asked": self.asked, "rows": self.rows})
@@ -57,6 +83,14 @@ class CollectionState:
     def from_json(cls, text: str) -> CollectionState:
         data = loads(text)
         return cls(asked=dict(data.get("asked", {})), rows=list(data.get("rows", [])))
+
+
+def _identity(row: Row, keys: tuple[str, ...]) -> Any:
+    if len(keys) == 1:
+        return marker(row.get(keys[0]))
+    if not keys:
+        return tuple((name, marker(value)) for name, value in sorted(row.items()))
+    return tuple(marker(row.get(name)) for name in keys)
 
 
 @dataclass(frozen=True)
@@ -102,30 +136,35 @@ def traverse(
     was not asked for. `connectors` maps a dataset key to its connector. Collections in
     `answered` are not asked again (a person searched them: their answer is theirs).
 
-    After a collection's datastore fails, the other collections of that datastore wait for the
-    next run (one refused connection is enough to know); other datastores go on.
+    After a collection's datastore fails, the other collections of that datastore (every
+    dataset it serves) wait for the next run (one refused connection is enough to know); other
+    datastores go on.
     """
     current = {key: CollectionState() for key in graph.nodes}
     current.update({key: state for key, state in (states or {}).items() if key in graph.nodes})
     failures: dict[CollectionKey, StepFailure] = {}
-    down: set[str] = set()
+    down: set[str] = set()  # datasets whose datastore failed
     while True:
         todo = {k: v for k, v in _pending(graph, seeds, current).items() if k not in answered}
-        runnable = {
-            key: fields
-            for key, fields in todo.items()
-            if key[0] not in down and key not in failures
-        }
-        if not runnable:
+        runnable = {key: fields for key, fields in todo.items() if key not in failures}
+        if not any(key[0] not in down for key in runnable):
             waiting = {key for key in todo if key not in failures}
             return TraversalResult(current, failures, waiting)
         for key, wanted in runnable.items():
+            if key[0] in down:
+                continue
             failure = _step(graph, key, wanted, connectors, current[key])
             if failure is not None:
                 failures[key] = failure
-                down.add(key[0])
+                down |= _served_with(key[0], connectors)
             if save is not None:
                 save(key, current[key], failure)
+
+
+def _served_with(dataset: str, connectors: Mapping[str, Connector]) -> set[str]:
+    """The datasets of the datastore that serves `dataset` (its connector serves them all)."""
+    connector = connectors.get(dataset)
+    return {dataset} | {name for name, other in connectors.items() if other is connector}
 
 
 def _step(
@@ -142,8 +181,8 @@ def _step(
     try:
         for name, values in wanted.items():
             rows = connector.retrieve(node.spec, name, values)
-            state.add_rows((_plain(row) for row in rows), node.spec.primary_key)
-            state.asked.setdefault(name, []).extend(values)
+            state.add_rows(map(_plain, rows), node.spec.primary_key)
+            state.mark_asked(name, values)
     except ManualTaskRequired as task:
         return StepFailure(key, str(task), retryable=False, manual=task)
     except ConnectorError as error:
@@ -157,20 +196,24 @@ def _pending(
     states: Mapping[CollectionKey, CollectionState],
 ) -> dict[CollectionKey, dict[str, list[Any]]]:
     """Per collection and field, the known values it has not been asked for yet."""
-    known: dict[CollectionKey, dict[str, list[Any]]] = {}
+    known: dict[CollectionKey, dict[str, dict[Any, Any]]] = {}
+    excluded: dict[tuple[CollectionKey, str], set[Any]] = {}
 
     def offer(key: CollectionKey, name: str, values: Iterable[Any]) -> None:
-        asked = states[key].asked_set(name)
-        if graph.nodes[key].spec.primary_key == (name,):
-            # A row already found is the only row with its primary key: no need to ask again.
-            asked |= {_hashable(row.get(name)) for row in states[key].rows}
-        bucket = known.setdefault(key, {}).setdefault(name, [])
-        have = set(map(_hashable, bucket))
+        asked = excluded.get((key, name))
+        if asked is None:
+            asked = states[key].asked_set(name)
+            if graph.nodes[key].spec.primary_key == (name,):
+                # A row already found is the only row with its primary key: no need to ask
+                # again. (The union is a new set: the state's own is left as it is.)
+                asked = asked | states[key].found_set((name,))
+            excluded[(key, name)] = asked
+        bucket = known.setdefault(key, {}).setdefault(name, {})
         for value in values:
-            marker = _hashable(value)
-            if value is not None and marker not in asked and marker not in have:
-                have.add(marker)
-                bucket.append(value)
+            if value is not None:
+                mark = marker(value)
+                if mark not in asked and mark not in bucket:
+                    bucket[mark] = value
 
     for key, node in graph.nodes.items():
         for name, kind in node.identities.items():
@@ -179,20 +222,43 @@ def _pending(
         rows = states[edge.source].rows
         offer(edge.target, edge.target_field, (row.get(edge.source_field) for row in rows))
     return {
-        key: {name: values for name, values in fields.items() if values}
+        key: {name: list(values.values()) for name, values in fields.items() if values}
         for key, fields in known.items()
         if any(fields.values())
     }
 
 
-def _hashable(value: Any) -> Any:
+# Types whose values a JSON round trip of the stored state gives back as they are (same type,
+# equal value): rows made of them need no round trip, and they are their own markers.
+_KEPT_AS_THEY_ARE = frozenset({str, int, float, bool, type(None), Decimal, bytes, date})
+_WITH_TIME = frozenset({datetime, time})
+
+
+def _kept_as_it_is(value: Any) -> bool:
+    kind = type(value)
+    if kind in _KEPT_AS_THEY_ARE:
+        return True
+    # An offset survives the round trip as a fixed offset; a named zone would not.
+    return kind in _WITH_TIME and (value.tzinfo is None or type(value.tzinfo) is timezone)
+
+
+def marker(value: Any) -> Any:
+    """A hashable stand-in for a value: equal for equal values of one type, different across
+    types (1, 1.0 and True are three values; so are a date and its text). Values of other
+    types than those kept as they are stand for themselves as stored (their JSON)."""
+    if _kept_as_it_is(value):
+        return (type(value), value)
     return dumps(value)
 
 
 def _plain(row: Row) -> Row:
-    """Rows as the state stores them: what a JSON round trip gives back, so that a resumed run
-    and a fresh one see the same values."""
-    return loads(dumps(dict(row)))  # type: ignore[no-any-return]
+    """Rows as the state stores them: what a JSON round trip gives back (keys in order,
+    values of the types the round trip keeps), so that a resumed run and a fresh one see the
+    same values. Only values of other types (a tuple, a zoned time...) make the trip."""
+    return {
+        name: value if _kept_as_it_is(value) else loads(dumps(value))
+        for name, value in sorted(row.items())
+    }
 
 
 # -- JSON that keeps the types the erasure needs to recompute the same masked values ----------
@@ -209,6 +275,8 @@ def _encode(value: Any) -> Any:
         return {"$decimal": str(value)}
     if isinstance(value, bytes | bytearray | memoryview):
         return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, uuid.UUID):  # PostgreSQL uuid columns
+        return {"$uuid": str(value)}
     raise TypeError(f"cannot store a value of type {type(value).__name__}")
 
 
@@ -218,6 +286,7 @@ _DECODERS: dict[str, Callable[[str], Any]] = {
     "$time": time.fromisoformat,
     "$decimal": Decimal,
     "$bytes": base64.b64decode,
+    "$uuid": uuid.UUID,
 }
 
 
@@ -243,5 +312,6 @@ __all__ = [
     "TraversalResult",
     "dumps",
     "loads",
+    "marker",
     "traverse",
 ]

@@ -1,12 +1,14 @@
 """Fulfilment: a verified request's work in the connected datastores, as a job.
 
     access      traverse from the verified identities; one task per collection
-    erasure     (deletion) plan and apply the masking per collection, children first;
+    erasure     (deletion) plan and apply the masking per collection, children first, each
+                datastore's collections in one transaction where it offers one (`batched`);
                 processors' datastores are told through their own connectors;
                 then the subject's key is crypto-shredded
     packages    (access, portability) JSON, CSV zip and HTML, encrypted, linked in the mail
 
-Every step is committed before the next begins, so a killed worker or a datastore that fails
+Every step is committed before the next begins (a collection's search; a datastore's erasure
+or correction, once the datastore committed it), so a killed worker or a datastore that fails
 loses nothing: the next run (the `requests.resume` job retries with back-off) starts from the
 saved tasks, never asks a datastore again for what it already answered, and re-applies an
 erasure only where it is not yet done (the masked values are deterministic, so even a repeat
@@ -20,8 +22,8 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -41,7 +43,13 @@ from privacyops.connectors.masking import (
     choose_key_field,
     plan_erasure,
 )
-from privacyops.connectors.port import CollectionSpec, Connector, ConnectorError
+from privacyops.connectors.port import (
+    Batching,
+    CollectionSpec,
+    Connector,
+    ConnectorError,
+    batched,
+)
 from privacyops.connectors.traversal import CollectionState, StepFailure, dumps, traverse
 from privacyops.db import unit_of_work
 from privacyops.dsr import repository, workflow
@@ -270,6 +278,28 @@ def _connectors(
         yield {dataset: by_store[store] for dataset, store in context.datastore_of.items()}
 
 
+def _by_datastore(
+    keys: Iterable[CollectionKey], connectors: Mapping[str, Connector]
+) -> list[tuple[Connector, list[CollectionKey]]]:
+    """`keys` grouped by the connector that serves them, each group in the order given."""
+    groups: dict[int, tuple[Connector, list[CollectionKey]]] = {}
+    for key in keys:
+        connector = connectors[key[0]]
+        groups.setdefault(id(connector), (connector, []))[1].append(key)
+    return list(groups.values())
+
+
+@contextmanager
+def _batches(context: Context, connectors: Mapping[str, Connector]) -> Iterator[None]:
+    """The whole walk in one batch per datastore that offers one: one connection for all its
+    reads rather than one per read. Reads change nothing, so nothing waits for a commit."""
+    with ExitStack() as stack:
+        for connector, keys in _by_datastore(context.graph.nodes, connectors):
+            specs = [context.graph.nodes[key].spec for key in keys]
+            stack.enter_context(batched(connector, specs))
+        yield
+
+
 def _state_of(vault: Vault, context: Context, task: CollectionTask) -> CollectionState | None:
     if not task.state_ciphertext:
         return None
@@ -307,7 +337,7 @@ def _access(
     answered = frozenset(
         key for key in context.graph.nodes if context.tasks[(ACCESS, key)].status == TaskState.done
     )
-    with _connectors(factory, vault, context) as connectors:
+    with _connectors(factory, vault, context) as connectors, _batches(context, connectors):
         result = traverse(context.graph, context.seeds, connectors, states, save, answered)
     with unit_of_work(factory) as db:
         tasks = {
@@ -396,7 +426,7 @@ def _manual_task(db: Session, request: DataRequest, name: str, at: datetime) -> 
         workflow.add_task(db, request.id, name, actor=SYSTEM, now=at)
 
 
-# -- erasure and correction: one step per collection -----------------------------------------
+# -- erasure and correction: per datastore, one batch each ------------------------------------
 
 
 def masking_key(db: Session, vault: Vault) -> bytes:
@@ -504,6 +534,7 @@ def _correction(
 
 # What one collection's step gives back: its figures, and what to keep under the subject's key.
 Outcome = tuple[dict[str, object], object | None]
+Step = Callable[[Connector, CollectionKey], Outcome]
 
 
 def _phase(
@@ -512,22 +543,17 @@ def _phase(
     context: Context,
     phase: str,
     keys: list[CollectionKey],
-    step: Callable[[Connector, CollectionKey], Outcome],
+    step: Step,
     now: Callable[[], datetime],
 ) -> bool:
-    """Run `step` on each collection not done yet, committing each outcome before the next; a
+    """Run `step` on each collection not done yet, datastore by datastore (`_Run`); a
     datastore that fails is not asked again in this run. True when every collection is done."""
     failures: list[StepFailure] = []
-    down: set[str] = set()
+    todo = [key for key in keys if context.tasks[(phase, key)].status != TaskState.done]
+    run = _Run(factory, vault, context, phase, now)
     with _connectors(factory, vault, context) as connectors:
-        for key in keys:
-            if context.tasks[(phase, key)].status == TaskState.done or key[0] in down:
-                continue
-            outcome, failure = _guarded(key, step, connectors[key[0]])
-            _save_step(factory, vault, context, phase, key, outcome, failure, now())
-            if failure is not None and not failure.waiting:
-                failures.append(failure)
-                down.add(key[0])
+        for connector, group in _by_datastore(todo, connectors):
+            failures.extend(run.on_datastore(connector, group, step))
     if failures:
         with unit_of_work(factory) as db:
             _after_failures(db, vault, context, failures, phase, now())
@@ -535,8 +561,104 @@ def _phase(
     return all(context.tasks[(phase, key)].status == TaskState.done for key in keys)
 
 
+class _Undone(Exception):
+    """Leaves a batch so that the datastore rolls it back: `failure` is why."""
+
+    def __init__(self, failure: StepFailure) -> None:
+        super().__init__(failure.error)
+        self.failure = failure
+
+
+@dataclass
+class _Run:
+    """One phase's work, datastore by datastore, and how its outcomes are saved."""
+
+    factory: sessionmaker[Session]
+    vault: Vault
+    context: Context
+    phase: str
+    now: Callable[[], datetime]
+
+    def on_datastore(
+        self, connector: Connector, keys: list[CollectionKey], step: Step
+    ) -> list[StepFailure]:
+        """The datastore's collections in order, stopping at the first failure; the failures."""
+        if isinstance(connector, Batching):
+            return self.in_one_batch(connector, keys, step)
+        return self.one_by_one(connector, keys, step)
+
+    def one_by_one(
+        self, connector: Connector, keys: list[CollectionKey], step: Step
+    ) -> list[StepFailure]:
+        """Each call stands on its own: each outcome is saved as soon as it is done."""
+        for key in keys:
+            outcome, failure = _guarded(key, step, connector)
+            self.save(key, outcome, failure)
+            if failure is not None and not failure.waiting:
+                return [failure]
+        return []
+
+    def in_one_batch(
+        self, connector: Connector, keys: list[CollectionKey], step: Step
+    ) -> list[StepFailure]:
+        """All the collections in one batch (one transaction, committed once).
+
+        A collection is saved as done only after that commit, so our records never claim what
+        the datastore did not keep. A failure rolls the whole batch back: the failing
+        collection is marked failed and the others stay to do. If the commit itself fails,
+        each of them is marked failed. (A re-run after a crash between the commit and the save
+        changes nothing: the masked values are deterministic.)"""
+        specs = [self.context.graph.nodes[key].spec for key in keys]
+        settled: list[tuple[CollectionKey, Outcome | None, StepFailure | None]] = []
+        try:
+            with batched(connector, specs):
+                for key in keys:
+                    outcome, failure = _guarded(key, step, connector)
+                    if failure is not None and not failure.waiting:
+                        raise _Undone(failure)
+                    settled.append((key, outcome, failure))
+        except _Undone as undone:
+            self.undone([key for key, _outcome, _waiting in settled])
+            self.save(undone.failure.key, None, undone.failure)
+            return [undone.failure]
+        except ConnectorError as error:
+            # Only the commit raises here: the datastore kept none of the batch.
+            failures = [StepFailure(key, str(error), error.retryable) for key, *_ in settled]
+            for failure in failures:
+                self.save(failure.key, None, failure)
+            return failures
+        for key, outcome, waiting in settled:
+            self.save(key, outcome, waiting)
+        return []
+
+    def save(
+        self, key: CollectionKey, outcome: Outcome | None, failure: StepFailure | None
+    ) -> None:
+        _save_step(
+            self.factory, self.vault, self.context, self.phase, key, outcome, failure, self.now()
+        )
+
+    def undone(self, keys: list[CollectionKey]) -> None:
+        """Collections whose work a failure rolled back: to do again, with no failure of their
+        own (a stale one would bring the next run forward, past the failing one's back-off)."""
+        if not keys:
+            return
+        at = self.now()
+        with unit_of_work(self.factory) as db:
+            tasks = [
+                db.get_one(CollectionTask, self.context.tasks[(self.phase, k)].id) for k in keys
+            ]
+            for task in tasks:
+                task.status, task.last_error, task.next_attempt_at = TaskState.pending, None, None
+                task.updated_at = at
+            db.flush()
+            db.expunge_all()
+        for key, task in zip(keys, tasks, strict=True):
+            self.context.tasks[(self.phase, key)] = task
+
+
 def _guarded(
-    key: CollectionKey, step: Callable[[Connector, CollectionKey], Outcome], connector: Connector
+    key: CollectionKey, step: Step, connector: Connector
 ) -> tuple[Outcome | None, StepFailure | None]:
     """The step's outcome, or why it could not be done (a person, a processor, a failure)."""
     try:
