@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 JS_STAMP := js/node_modules/.installed-stamp
+BANNER := src/privacyops/web/static/consent/banner.js
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 .PHONY: run test setup js lint fmt test-sqlite test-postgres bench clean
@@ -21,10 +22,14 @@ $(JS_STAMP): js/package.json js/package-lock.json
 
 setup: $(STAMP)
 
-js: $(JS_STAMP)
+# The consent banner: our script with IAB's CMP API bundled in, one static file.
+$(BANNER): $(JS_STAMP) $(wildcard js/banner/*.js)
+	npm run build --prefix js
+
+js: $(JS_STAMP) $(BANNER)
 
 ## Serve the Privacy Center and admin console on the embedded default (SQLite, outbox mail).
-run: setup
+run: setup js
 	$(BIN)/privacyops setup
 	$(BIN)/privacyops serve
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp
@@ -16,6 +16,8 @@ from privacyops.audit import api as audit_api
 from privacyops.audit import pages as audit_pages
 from privacyops.connectors import pages as connector_pages
 from privacyops.consent import api as consent_api
+from privacyops.consent import banner as consent_banner
+from privacyops.consent import pages as consent_pages
 from privacyops.db import make_engine, make_session_factory
 from privacyops.dsr import api as dsr_api
 from privacyops.dsr import console as dsr_console
@@ -93,8 +95,11 @@ def create_app(
     app.include_router(dsr_api.admin_router)
     app.include_router(dsr_pages.router)
     app.include_router(connector_pages.router)
-    app.include_router(consent_api.public)
+    # The banner's routes answer the retailer's sites too (CORS for `consent_origins` only).
+    app.include_router(consent_api.public, dependencies=[Depends(consent_banner.cors)])
+    app.include_router(consent_banner.router)
     app.include_router(consent_api.staff)
+    app.include_router(consent_pages.router)
     app.include_router(dsr_console.router)
     app.include_router(report_pages.router)
     app.include_router(staff_pages.router)

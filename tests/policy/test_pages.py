@@ -344,7 +344,7 @@ def test_home_links_only_to_pages_that_exist(db: Session, client: TestClient) ->
 
     hrefs = {a.attrs["href"] or "" for a in page.find_all("a")}
     internal = {h.split("#")[0] for h in hrefs if h.startswith("/")}
-    assert internal == {"/", "/policy", "/requests/new"}
+    assert internal == {"/", "/policy", "/requests/new", "/preferences"}
     assert {h for h in hrefs if not h.startswith(("/", "#"))} == {"mailto:privacy@example.com"}
     for path in internal:
         assert client.get(path).status_code == 200

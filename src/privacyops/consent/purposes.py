@@ -105,7 +105,7 @@ PURPOSES: tuple[Purpose, ...] = (
     ),
     Purpose(
         NEVADA,
-        "Tell me if Miniso ever sells covered information (Nevada)",
+        "Tell me if the company ever sells covered information (Nevada)",
         "A list of people to notify if the company ever starts selling covered information.",
         Model.opt_in,
         "Nev. Rev. Stat. 603A.345: requests not to sell covered information",
