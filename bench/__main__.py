@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import bench_connectors, bench_gpp, bench_policy
+from bench import bench_connectors, bench_consent, bench_gpp, bench_policy
 
 
 def main() -> None:
@@ -12,6 +12,8 @@ def main() -> None:
     for result in bench_gpp.run():
         print(result.line(), flush=True)
     for result in bench_connectors.run():
+        print(result.line(), flush=True)
+    for result in bench_consent.run():
         print(result.line(), flush=True)
 
 
