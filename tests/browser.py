@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 
 import uvicorn
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 CHROMIUM = "/usr/bin/chromium"
 # Without these, chromium tries to reach Google's services, which this network refuses.
@@ -50,3 +52,30 @@ def live_server(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+class OneAtATime:
+    """Serve one request at a time, and tell the test when none is running.
+
+    The test's requests share one database connection, and FastAPI ends a request's session
+    (its commit) after the response is sent: without this, the browser's next request, or the
+    test itself, could use the connection while the previous request is still committing.
+    """
+
+    idle = threading.Event()
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+        self.app = app
+        self.lock = asyncio.Lock()
+        OneAtATime.idle.set()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        async with self.lock:
+            OneAtATime.idle.clear()
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                OneAtATime.idle.set()

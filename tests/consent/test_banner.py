@@ -6,8 +6,6 @@ gate the marked tags; with GPC on, advertising tags never run, the opt-out is re
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ from privacyops.consent.purposes import GPC_PURPOSES, SALE, TARGETED, cookie_pur
 from privacyops.models.consent import ConsentDecision, ConsentRecord
 from privacyops.models.policy import PolicyVersion
 from privacyops.settings import Settings
+from tests.browser import OneAtATime
 from tests.dsr.support import publish_example
 
 SHOP = "https://shop.example.com"
@@ -34,29 +33,6 @@ HONOURED = "Your Global Privacy Control signal was honoured"
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-
-
-class OneAtATime:
-    """Serve one request at a time and tell the test when none is running: the live server and
-    the test share one database connection (see tests/dsr/test_done_when.py)."""
-
-    idle = threading.Event()
-
-    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
-        self.app = app
-        self.lock = asyncio.Lock()
-        OneAtATime.idle.set()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        async with self.lock:
-            OneAtATime.idle.clear()
-            try:
-                await self.app(scope, receive, send)
-            finally:
-                OneAtATime.idle.set()
 
 
 @pytest.fixture

@@ -7,9 +7,7 @@ Each step is saved as a screenshot under /tmp for a person to look at.
 
 from __future__ import annotations
 
-import asyncio
 import re
-import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from privacyops.cli import app as cli
 from privacyops.models.audit import AuditEvent
 from privacyops.models.dsr import DataRequest
 from privacyops.settings import Settings
+from tests.browser import OneAtATime
 from tests.dsr.browser_flow import (
     outbox_messages,
     read_code,
@@ -44,33 +43,6 @@ pytestmark = pytest.mark.usefixtures("use_test_database", "policy")
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-
-
-class OneAtATime:
-    """Serve one request at a time, and tell the test when none is running.
-
-    The test's requests share one database connection, and FastAPI ends a request's session
-    (its commit) after the response is sent: without this, the browser's next request, or the
-    test itself, could use the connection while the previous request is still committing.
-    """
-
-    idle = threading.Event()
-
-    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
-        self.app = app
-        self.lock = asyncio.Lock()
-        OneAtATime.idle.set()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        async with self.lock:
-            OneAtATime.idle.clear()
-            try:
-                await self.app(scope, receive, send)
-            finally:
-                OneAtATime.idle.set()
 
 
 @pytest.fixture
