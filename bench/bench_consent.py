@@ -53,6 +53,7 @@ Run alone with `python -m bench.bench_consent`; `make bench` runs it with the ot
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import secrets
@@ -577,11 +578,10 @@ def _wait_until_up(process: subprocess.Popen[bytes], url: str, log_path: Path) -
     while time.monotonic() < deadline:
         if process.poll() is not None:
             break
-        try:
+        # Refused or reset while the server starts: ask again shortly.
+        with contextlib.suppress(httpx.TransportError):
             if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
                 return
-        except httpx.TransportError:
-            pass
         time.sleep(0.2)
     tail = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
     raise BenchError(f"the server did not start; its log ({log_path}) ends with:\n{tail}")

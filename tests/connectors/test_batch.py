@@ -65,8 +65,9 @@ def test_a_batch_takes_one_connection_for_all_its_calls(harness: Harness) -> Non
         connector.retrieve(ORDER, "customer_id", [1])
 
     assert (alone, len(checkouts) - alone) == (3, 1)
+    # A batch nothing is asked in takes no connection, neither open nor when it ends.
     with connector.batch():
-        pass  # nothing asked: nothing taken
+        assert len(checkouts) == alone + 1
     assert len(checkouts) == alone + 1
 
 

@@ -46,7 +46,7 @@ class FakeStore:
 
     # The rest of the port, unused by the traversal.
     def test_connection(self) -> None:
-        pass
+        """Rows in memory are always reachable."""
 
     def mask(self, *_args: Any) -> int:
         raise AssertionError("the traversal only reads")
@@ -58,10 +58,10 @@ class FakeStore:
         raise AssertionError("the traversal only reads")
 
     def apply_opt_out(self, *_args: Any) -> None:
-        pass
+        raise AssertionError("the traversal only reads")
 
     def close(self) -> None:
-        pass
+        """Nothing to release."""
 
 
 def node(key: CollectionKey, fields: dict[str, str | None]) -> CollectionNode:

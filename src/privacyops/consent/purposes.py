@@ -140,7 +140,7 @@ GPC_PURPOSES: tuple[str, ...] = tuple(p.key for p in BY_KEY.values() if p.gpc)
 
 
 class UnknownPurpose(ValueError):
-    pass
+    """A purpose key the platform offers no choice for."""
 
 
 def purpose(key: str) -> Purpose:
