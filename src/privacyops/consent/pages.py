@@ -17,7 +17,6 @@ CSRF: a signed double-submit cookie, as on the request pages (no session here ei
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -55,12 +54,11 @@ router = APIRouter(tags=["preferences"], include_in_schema=False)
 LINK_DAYS = 7
 MAX_TOKEN = 1024
 HISTORY_SHOWN = 20
-CSRF_COOKIE = "privacyops_preferences_csrf"
-CSRF_PATH = "/preferences"
-CSRF_MAX_AGE = 24 * 60 * 60
 _LINK_SALT = "privacyops.consent.preferences"
 _LINK_CONTEXT = "consent:preferences:email"
-_CSRF_SALT = "privacyops.consent.preferences-csrf"
+_FORMS = csrf.FormGuard(
+    "privacyops_preferences_csrf", "/preferences", "privacyops.consent.preferences-csrf"
+)
 _RATE_SCOPE = "consent-preferences"
 PAGE_TITLE = "Your privacy choices"
 GPC_WORDING = "Sec-GPC: 1 received on the preferences page"
@@ -133,44 +131,6 @@ class Errors:
         return bool(self.by_field or self.general)
 
 
-def _csrf_serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(load_secret_key(settings), salt=_CSRF_SALT)
-
-
-def _csrf_valid(settings: Settings, token: str) -> bool:
-    try:
-        _csrf_serializer(settings).loads(token, max_age=CSRF_MAX_AGE)
-    except BadData:
-        return False
-    return True
-
-
-def _csrf_token(settings: Settings, cookie: str | None) -> str:
-    """The browser's current token if still valid, else a new one."""
-    if cookie and _csrf_valid(settings, cookie):
-        return cookie
-    return str(_csrf_serializer(settings).dumps(secrets.token_urlsafe(16)))
-
-
-def _csrf_ok(settings: Settings, request: Request, form: dict[str, str]) -> bool:
-    cookie = request.cookies.get(CSRF_COOKIE)
-    supplied = form.get(csrf.FORM_FIELD)
-    return csrf.same(cookie, supplied) and cookie is not None and _csrf_valid(settings, cookie)
-
-
-def _with_csrf(response: HTMLResponse, settings: Settings, token: str) -> HTMLResponse:
-    response.set_cookie(
-        CSRF_COOKIE,
-        token,
-        max_age=CSRF_MAX_AGE,
-        path=CSRF_PATH,
-        secure=settings.secure_cookies,
-        httponly=True,
-        samesite="lax",
-    )
-    return response
-
-
 def _private(response: Response) -> Response:
     """A person's choices: no browser or proxy keeps a copy."""
     response.headers["Cache-Control"] = "no-store"
@@ -240,7 +200,7 @@ def _refused_form(
 ) -> Response | None:
     if form is None:
         return _too_large()
-    if not _csrf_ok(settings, request, form):
+    if not _FORMS.ok(settings, request, form):
         return _form_expired()
     return None
 
@@ -258,7 +218,7 @@ def _link_form(
     sent: bool = False,
     status: int = 200,
 ) -> Response:
-    token = _csrf_token(settings, request.cookies.get(CSRF_COOKIE))
+    token = _FORMS.token(settings, request)
     page = render_page(
         "consent/preferences_link.html",
         status,
@@ -271,7 +231,7 @@ def _link_form(
         csrf_token=token,
     )
     _private(page)
-    return _with_csrf(page, settings, token)
+    return _FORMS.attach(page, settings, token)
 
 
 @router.get("/preferences", response_class=HTMLResponse)
@@ -477,7 +437,7 @@ def _page(
     posted: dict[str, bool] | None = None,
     status: int = 200,
 ) -> Response:
-    csrf_token = _csrf_token(settings, request.cookies.get(CSRF_COOKIE))
+    csrf_token = _FORMS.token(settings, request)
     page = render_page(
         "consent/preferences.html",
         status,
@@ -495,7 +455,7 @@ def _page(
         csrf_token=csrf_token,
     )
     _private(page)
-    return _with_csrf(page, settings, csrf_token)
+    return _FORMS.attach(page, settings, csrf_token)
 
 
 def _audit_choice(

@@ -63,11 +63,8 @@ router = APIRouter(tags=["request pages"], include_in_schema=False)
 OTHER = "OTHER"  # the state select's "Other / outside the US"
 CORRECTION_ROWS = 3
 CONTINUE_DAYS = 7
-CSRF_COOKIE = "privacyops_request_csrf"
-CSRF_PATH = "/requests"
-# A request form may take a while to fill in; past this it must be reloaded.
-CSRF_MAX_AGE = 24 * 60 * 60
-_CSRF_SALT = "privacyops.dsr.form-csrf"
+# A request form may take a while to fill in; past a day it must be reloaded.
+_FORMS = csrf.FormGuard("privacyops_request_csrf", "/requests", "privacyops.dsr.form-csrf")
 _CONTINUE_SALT = "privacyops.dsr.continue"
 _REFERENCE = re.compile(r"R-[0-9A-Z]{8,12}")
 _CORRECTION_FIELD = re.compile(r"corrections\[(\d+)\]\.(field|value)")
@@ -189,40 +186,6 @@ P = ParamSpec("P")
 
 def _serializer(settings: Settings, salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(load_secret_key(settings), salt=salt)
-
-
-def _csrf_token(settings: Settings, cookie: str | None) -> str:
-    """The browser's current token if still valid, else a new one."""
-    if cookie and _csrf_valid(settings, cookie):
-        return cookie
-    return str(_serializer(settings, _CSRF_SALT).dumps(secrets.token_urlsafe(16)))
-
-
-def _csrf_valid(settings: Settings, token: str) -> bool:
-    try:
-        _serializer(settings, _CSRF_SALT).loads(token, max_age=CSRF_MAX_AGE)
-    except BadData:
-        return False
-    return True
-
-
-def _csrf_ok(settings: Settings, request: Request, form: dict[str, str]) -> bool:
-    cookie = request.cookies.get(CSRF_COOKIE)
-    supplied = form.get(csrf.FORM_FIELD)
-    return csrf.same(cookie, supplied) and cookie is not None and _csrf_valid(settings, cookie)
-
-
-def _with_csrf(response: HTMLResponse, settings: Settings, token: str) -> HTMLResponse:
-    response.set_cookie(
-        CSRF_COOKIE,
-        token,
-        max_age=CSRF_MAX_AGE,
-        path=CSRF_PATH,
-        secure=settings.secure_cookies,
-        httponly=True,
-        samesite="lax",
-    )
-    return response
 
 
 def continue_token(settings: Settings, request_id: str) -> str:
@@ -599,7 +562,7 @@ def _step_details(
     errors: Errors,
     status: int = 200,
 ) -> HTMLResponse:
-    token = _csrf_token(settings, request.cookies.get(CSRF_COOKIE))
+    token = _FORMS.token(settings, request)
     request_type = decision.request_type
     response = render_page(
         "requests/new_details.html",
@@ -619,7 +582,7 @@ def _step_details(
         correction_rows=range(CORRECTION_ROWS),
     )
     _private(response)
-    return _with_csrf(response, settings, token)
+    return _FORMS.attach(response, settings, token)
 
 
 @router.post("/requests/new", response_class=HTMLResponse)
@@ -631,7 +594,7 @@ def submit_request(
         return refused
     if form is None:
         return _too_large()
-    if not _csrf_ok(settings, request, form):
+    if not _FORMS.ok(settings, request, form):
         return _form_expired()
     now = _now()
     policy = _policy(db, now)
@@ -696,7 +659,7 @@ def _continue_refused(
     found = _request_or_none(db, request_id)
     if found is None or not _continue_ok(settings, request_id, form.get("token", "")):
         return _not_found()
-    if not _csrf_ok(settings, request, form):
+    if not _FORMS.ok(settings, request, form):
         return _form_expired()
     return None
 
@@ -725,7 +688,7 @@ def _verify_page(
 ) -> HTMLResponse:
     policy = _policy(db, found.received_at)
     email = notices.requester_email(db, vault, found)
-    csrf_token = _csrf_token(settings, request.cookies.get(CSRF_COOKIE))
+    csrf_token = _FORMS.token(settings, request)
     response = render_page(
         "requests/verify.html",
         status,
@@ -747,7 +710,7 @@ def _verify_page(
         message=message,
     )
     _private(response)
-    return _with_csrf(response, settings, csrf_token)
+    return _FORMS.attach(response, settings, csrf_token)
 
 
 @router.get("/requests/{request_id}/verify", response_class=HTMLResponse)

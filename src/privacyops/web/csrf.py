@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TypeVar
 
 from itsdangerous import BadData, URLSafeTimedSerializer
 from starlette.requests import Request
+from starlette.responses import Response
 
 from privacyops.secretkey import load_secret_key
 from privacyops.settings import Settings
@@ -27,6 +31,7 @@ LOGIN_PATH = "/admin/login"
 LOGIN_MAX_AGE = 2 * 60 * 60
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _SALT = "privacyops.login-csrf"
+R = TypeVar("R", bound=Response)
 
 
 def same(expected: str | None, supplied: str | None) -> bool:
@@ -69,3 +74,49 @@ def _valid_login_token(settings: Settings, token: str) -> bool:
 def login_token_ok(settings: Settings, cookie: str | None, supplied: str | None) -> bool:
     """The form's token equals the cookie's, and the cookie is one this app signed recently."""
     return same(cookie, supplied) and cookie is not None and _valid_login_token(settings, cookie)
+
+
+@dataclass(frozen=True)
+class FormGuard:
+    """A signed double-submit cookie for public forms (no session to hold a token): the cookie's
+    value must come back in the form, and only the app's secret key can sign one. Each page
+    family has its own cookie, path and salt, so a token of one is no token of another."""
+
+    cookie: str
+    path: str
+    salt: str
+    max_age: int = 24 * 60 * 60
+
+    def _serializer(self, settings: Settings) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(load_secret_key(settings), salt=self.salt)
+
+    def valid(self, settings: Settings, token: str) -> bool:
+        try:
+            self._serializer(settings).loads(token, max_age=self.max_age)
+        except BadData:
+            return False
+        return True
+
+    def token(self, settings: Settings, request: Request) -> str:
+        """The browser's current token if still valid, else a new one."""
+        cookie = request.cookies.get(self.cookie)
+        if cookie and self.valid(settings, cookie):
+            return cookie
+        return str(self._serializer(settings).dumps(secrets.token_urlsafe(16)))
+
+    def ok(self, settings: Settings, request: Request, form: Mapping[str, str]) -> bool:
+        cookie = request.cookies.get(self.cookie)
+        supplied = form.get(FORM_FIELD)
+        return same(cookie, supplied) and cookie is not None and self.valid(settings, cookie)
+
+    def attach(self, response: R, settings: Settings, token: str) -> R:
+        response.set_cookie(
+            self.cookie,
+            token,
+            max_age=self.max_age,
+            path=self.path,
+            secure=settings.secure_cookies,
+            httponly=True,
+            samesite="lax",
+        )
+        return response
