@@ -24,7 +24,7 @@ from privacyops.migrate import upgrade
 from privacyops.settings import Settings
 from privacyops.vault.secrets import get_secret, set_secret
 from privacyops.vault.service import Vault
-from tests.vault.support import files_of, make_vault, scratch_database, sqlite_path
+from tests.vault.support import checkpoint, files_of, make_vault, scratch_database, sqlite_path
 
 SEEDED = [
     {"email": "Xylophone.Quokka@Example.org", "phone": "(415) 555-0173"},
@@ -82,8 +82,7 @@ def seed(engine: Engine, vault: Vault) -> None:
 def stored_values(engine: Engine, url: str) -> list[bytes]:
     """SQLite: the raw bytes of the files. PostgreSQL: every text, bytea and json value."""
     if url.startswith("sqlite"):
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        checkpoint(engine, "PASSIVE")
         return [path.read_bytes() for path in files_of(sqlite_path(url))]
     values: list[bytes] = []
     inspector = inspect(engine)

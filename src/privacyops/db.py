@@ -49,7 +49,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # IMMEDIATE takes the write lock up front (waiting up to busy_timeout). A deferred BEGIN
+    # that reads and then writes fails at once with "database is locked" when another request
+    # committed in between (WAL snapshot too old, busy_timeout does not apply), and nearly every
+    # request here writes (an audit event at least). Writers queue instead; readers outside a
+    # transaction still read. https://www.sqlite.org/lang_transaction.html
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -28,7 +28,7 @@ from privacyops.settings import Settings
 from privacyops.vault import crypto
 from privacyops.vault.crypto import DecryptionFailed
 from privacyops.vault.service import SubjectShredded, Vault, unwrap_key
-from tests.vault.support import files_of, make_vault, scratch_database, sqlite_path
+from tests.vault.support import checkpoint, files_of, make_vault, scratch_database, sqlite_path
 
 EMAIL, PHONE = "shred.me@example.com", "+13125550142"
 
@@ -46,8 +46,7 @@ def take_backup(url: str, engine: Engine, tmp_path: Path) -> dict[str, list[dict
     """SQLite: copy the file (after a checkpoint) and read the copy. PostgreSQL: read every row."""
     source = engine
     if url.startswith("sqlite"):
-        with engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        checkpoint(engine)
         copy = tmp_path / "backup.db"
         shutil.copyfile(sqlite_path(url), copy)
         source = make_engine(f"sqlite:///{copy.as_posix()}")

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from privacyops.db import make_engine
@@ -43,6 +43,15 @@ def scratch_database(tmp_path: Path, name: str = "scratch") -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         admin.dispose()
+
+
+def checkpoint(engine: Engine, mode: str = "TRUNCATE") -> None:
+    """Write SQLite's log into the main file. Outside any transaction: ours begin IMMEDIATE."""
+    raw = engine.raw_connection()
+    try:
+        raw.cursor().execute(f"PRAGMA wal_checkpoint({mode})")
+    finally:
+        raw.close()
 
 
 def sqlite_path(url: str) -> Path:
