@@ -112,3 +112,34 @@ def test_unknown_subject(db: Session, vault: Vault) -> None:
         reveal_identities(db, vault, "00000000-0000-0000-0000-000000000000")
     with pytest.raises(NotFound):
         shred_subject(db, vault, "00000000-0000-0000-0000-000000000000")
+
+
+def test_identities_are_found_by_exact_pairs_through_the_index(db: Session, vault: Vault) -> None:
+    """(index, kind) pairs: a pair with the right index but another kind finds nothing, and on
+    SQLite the lookup uses the blind index's index instead of scanning every identity."""
+    from sqlalchemy import event
+
+    from privacyops.identity.repository import find_identities
+
+    subject, _ = get_or_create_subject(db, vault, {"email": "pairs@example.com"})
+    index = vault.blind_index("email", "pairs@example.com")
+    statements: list[tuple[str, object]] = []
+
+    def keep(_conn: object, _cursor: object, statement: str, params: object, *_: object) -> None:
+        statements.append((statement, params))
+
+    connection = db.connection()
+    event.listen(connection, "before_cursor_execute", keep)
+    try:
+        phone = vault.blind_index("phone", "+12125550199")
+        found = find_identities(db, [(index, "email"), (phone, "phone")])
+        assert [i.subject_id for i in found] == [subject.id]
+        assert find_identities(db, [(index, "phone"), (phone, "phone")]) == []
+    finally:
+        event.remove(connection, "before_cursor_execute", keep)
+    if connection.dialect.name == "sqlite":
+        statement, params = statements[0]
+        plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).all()
+        details = " ".join(str(row[-1]) for row in plan)
+        assert "USING INDEX" in details or "USING COVERING INDEX" in details, details
+        assert "SCAN subject_identities" not in details, details

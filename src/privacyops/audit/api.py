@@ -23,6 +23,7 @@ from privacyops.audit.schemas import (
     AuditFilters,
     VerifyOut,
 )
+from privacyops.db import reading
 from privacyops.models.types import utcnow
 from privacyops.staff.permissions import Permission
 from privacyops.web.auth import AdminRouter, Principal, client_address, require
@@ -154,8 +155,7 @@ def ndjson_download(
 
 
 def _lines(factory: sessionmaker[Session], filters: AuditFilters, upto: int) -> Iterator[bytes]:
-    session = factory()
-    try:
+    with reading(factory) as session:
         chunk: list[str] = []
         for event in service.export_events(session, filters, upto_seq=upto):
             chunk.append(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n")
@@ -164,5 +164,3 @@ def _lines(factory: sessionmaker[Session], filters: AuditFilters, upto: int) -> 
                 chunk = []
         if chunk:
             yield "".join(chunk).encode("utf-8")
-    finally:
-        session.close()

@@ -17,22 +17,22 @@ from privacyops.models.audit import GENESIS_HASH, AuditChainHead, AuditEvent
 HEAD_ID = 1
 
 
-def advance_head(db: Session) -> tuple[int, str]:
-    """Reserve the next sequence number; returns it with the previous event's hash.
+def advance_head(db: Session, count: int = 1) -> tuple[int, str]:
+    """Reserve the next `count` sequence numbers; returns the last of them with the hash of the
+    event before the first.
 
     The UPDATE comes first so the lock is taken before the head is read (see AuditChainHead).
     """
     bump = (
         update(AuditChainHead)
         .where(AuditChainHead.id == HEAD_ID)
-        .values(seq=AuditChainHead.seq + 1)
+        .values(seq=AuditChainHead.seq + count)
+        .returning(AuditChainHead.seq, AuditChainHead.hash)  # SQLite 3.35+, PostgreSQL
     )
-    if db.execute(bump).rowcount == 0:  # type: ignore[attr-defined]
+    head = db.execute(bump).first()
+    if head is None:
         _create_head(db)
-        db.execute(bump)
-    head = db.execute(
-        select(AuditChainHead.seq, AuditChainHead.hash).where(AuditChainHead.id == HEAD_ID)
-    ).one()
+        head = db.execute(bump).one()
     return int(head.seq), str(head.hash)
 
 
@@ -52,9 +52,11 @@ def _create_head(db: Session) -> None:
         db.execute(insert(AuditChainHead).values(values))
 
 
-def append(db: Session, event: AuditEvent) -> None:
-    db.add(event)
-    db.execute(update(AuditChainHead).where(AuditChainHead.id == HEAD_ID).values(hash=event.hash))
+def append(db: Session, events: Sequence[AuditEvent]) -> None:
+    """Insert chained events (oldest first) and move the head's hash to the last one."""
+    db.add_all(events)
+    last = events[-1].hash
+    db.execute(update(AuditChainHead).where(AuditChainHead.id == HEAD_ID).values(hash=last))
     db.flush()
 
 

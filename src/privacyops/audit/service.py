@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,18 @@ from privacyops.models.audit import AuditEvent
 from privacyops.models.types import utcnow
 
 SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One event to append: who did what to whom (see `record`)."""
+
+    action: AuditAction
+    actor: str
+    subject: str | None = None
+    target: str | None = None
+    client: str | None = None
+    details: Mapping[str, Any] | None = None
 
 
 def record(
@@ -36,22 +48,32 @@ def record(
     or `system`; `subject` is a keyed
     hash of the data subject (never an identity in clear); `details` must hold no personal data.
     """
-    seq, prev_hash = repository.advance_head(db)
+    return record_many(db, [Entry(action, actor, subject, target, client, details)])[0]
+
+
+def record_many(db: Session, entries: Sequence[Entry]) -> list[AuditEvent]:
+    """Append events in order, chained, with one move of the chain's head for all of them."""
+    if not entries:
+        return []
+    last_seq, prev_hash = repository.advance_head(db, len(entries))
     at = utcnow()
-    fields: dict[str, Any] = {
-        "seq": seq,
-        "at": at,
-        "actor": actor,
-        "action": str(action),
-        "subject": subject,
-        "target": target,
-        "client": client,
-        "details": dict(details or {}),
-    }
-    digest = event_hash(**fields, prev_hash=prev_hash)
-    event = AuditEvent(**fields, prev_hash=prev_hash, hash=digest)
-    repository.append(db, event)
-    return event
+    events = []
+    for seq, entry in enumerate(entries, start=last_seq - len(entries) + 1):
+        fields: dict[str, Any] = {
+            "seq": seq,
+            "at": at,
+            "actor": entry.actor,
+            "action": str(entry.action),
+            "subject": entry.subject,
+            "target": entry.target,
+            "client": entry.client,
+            "details": dict(entry.details or {}),
+        }
+        digest = event_hash(**fields, prev_hash=prev_hash)
+        events.append(AuditEvent(**fields, prev_hash=prev_hash, hash=digest))
+        prev_hash = digest
+    repository.append(db, events)
+    return events
 
 
 MAX_PAGE = 500

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from privacyops.models.identity import DataSubject, SubjectIdentity
@@ -24,10 +24,13 @@ def find_identities(db: Session, keys: Sequence[tuple[str, str]]) -> Sequence[Su
     """Identities by (blind_index, kind) pairs."""
     if not keys:
         return []
+    # By index alone, the pairs checked here: SQLite scans the table for a (blind_index, kind)
+    # tuple IN, but looks each index up for a plain IN.
+    wanted = set(keys)
     query = select(SubjectIdentity).where(
-        tuple_(SubjectIdentity.blind_index, SubjectIdentity.kind).in_(list(keys))
+        SubjectIdentity.blind_index.in_(sorted({index for index, _kind in wanted}))
     )
-    return db.scalars(query).all()
+    return [row for row in db.scalars(query) if (row.blind_index, row.kind) in wanted]
 
 
 def identities_of(db: Session, subject_id: str) -> Sequence[SubjectIdentity]:

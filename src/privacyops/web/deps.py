@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from privacyops import runtime
+from privacyops.audit.batch import AuditQueue
 from privacyops.dsr.records import FULFIL_FLAG
 from privacyops.jobs.transactional import enqueue_after_commit
 from privacyops.notify.outbox import QUEUED_FLAG
@@ -42,6 +43,11 @@ def get_app_settings(request: Request) -> Settings:
     return settings
 
 
+def get_audit_queue(request: Request) -> AuditQueue:
+    queue: AuditQueue = request.app.state.audit_queue
+    return queue
+
+
 def get_vault(request: Request) -> Vault:
     """The process's one vault (its key store engine is shared), made on first use."""
     vault: Vault | None = getattr(request.app.state, "vault", None)
@@ -53,3 +59,4 @@ def get_vault(request: Request) -> Vault:
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
 AppVault = Annotated[Vault, Depends(get_vault)]
 AppSettings = Annotated[Settings, Depends(get_app_settings)]
+AppAuditQueue = Annotated[AuditQueue, Depends(get_audit_queue)]
