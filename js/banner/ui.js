@@ -81,7 +81,11 @@ function classRow(cls, texts, gpc) {
   box.type = "checkbox";
   box.id = id;
   box.name = cls.class;
-  box.setAttribute("aria-describedby", `${id}-description`);
+  // Refusing advertising cookies is also an opt-out of sale, sharing and targeted advertising:
+  // said next to the box, and read out with it.
+  const note = cls.class === "advertising" ? el("p", { margin: "0.15rem 0 0 1.9rem" }, texts.advertising_opt_out) : null;
+  if (note) note.id = `${id}-opt-out`;
+  box.setAttribute("aria-describedby", note ? `${id}-description ${note.id}` : `${id}-description`);
   const label = el("label", { fontWeight: "600" }, cls.label);
   label.htmlFor = id;
   const line = el("div", { display: "flex", alignItems: "center" });
@@ -96,6 +100,7 @@ function classRow(cls, texts, gpc) {
     line.append(el("span", { marginLeft: "0.5rem", fontStyle: "italic" }, `(${locked})`));
   }
   row.append(line, description);
+  if (note) row.append(note);
   if (cls.cookies.length) row.append(cookieList(cls, texts));
   return { row, box };
 }
@@ -130,7 +135,10 @@ export function buildBanner(config, { onChoice, onShown }) {
   dialog.setAttribute("role", "dialog");
   dialog.setAttribute("aria-labelledby", "privacyops-consent-title");
   dialog.setAttribute("aria-describedby", "privacyops-consent-statement");
-  dialog.tabIndex = -1;
+  // In the tab order: on a small screen the dialog scrolls, and the keyboard scrolls it only
+  // once it has focus (the statement has no control to tab to). Its focus ring shows where.
+  dialog.tabIndex = 0;
+  focusRing(dialog);
 
   const title = el("h2", { fontSize: "1.25rem", margin: "0 0 0.5rem" }, texts.title);
   title.id = "privacyops-consent-title";
@@ -332,7 +340,10 @@ export function buildBanner(config, { onChoice, onShown }) {
     wording() {
       const shown = [texts.title, config.statement];
       if (!signal.hidden) shown.push(signal.textContent);
-      for (const cls of config.classes) shown.push(`${cls.label}: ${cls.description}`);
+      for (const cls of config.classes) {
+        shown.push(`${cls.label}: ${cls.description}`);
+        if (cls.class === "advertising") shown.push(texts.advertising_opt_out);
+      }
       return shown.join("\n").slice(0, 5000);
     },
     showLink: showFloating,

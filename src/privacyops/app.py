@@ -14,10 +14,15 @@ from starlette.types import ASGIApp
 from privacyops import __version__
 from privacyops.audit import api as audit_api
 from privacyops.audit import pages as audit_pages
+from privacyops.audit.batch import AuditQueue
 from privacyops.connectors import pages as connector_pages
 from privacyops.consent import api as consent_api
 from privacyops.consent import banner as consent_banner
+from privacyops.consent import console as consent_console
 from privacyops.consent import pages as consent_pages
+from privacyops.consent import people_api as consent_people_api
+from privacyops.consent import propagation_api as consent_propagation_api
+from privacyops.consent import propagation_console as consent_propagation_console
 from privacyops.db import make_engine, make_session_factory
 from privacyops.dsr import api as dsr_api
 from privacyops.dsr import console as dsr_console
@@ -85,6 +90,7 @@ def create_app(
     app.state.session_factory = session_factory
     app.state.login_limiter = get_limiter(settings)
     app.state.jobs = make_job_queue(settings)
+    app.state.audit_queue = AuditQueue(session_factory)
     install_problem_handlers(app)
     install_auth_handlers(app)
     app.include_router(health.router)
@@ -100,6 +106,10 @@ def create_app(
     app.include_router(consent_banner.router)
     app.include_router(consent_api.staff)
     app.include_router(consent_pages.router)
+    app.include_router(consent_people_api.router)
+    app.include_router(consent_console.router)
+    app.include_router(consent_propagation_api.router)
+    app.include_router(consent_propagation_console.router)
     app.include_router(dsr_console.router)
     app.include_router(report_pages.router)
     app.include_router(staff_pages.router)

@@ -15,6 +15,7 @@ from rich.console import Console
 
 from privacyops.audit.cli import audit_app
 from privacyops.connectors.cli import datasets_app, datastores_app
+from privacyops.consent.cli import consent_app
 from privacyops.demo.cli import demo_app
 from privacyops.errors import PrivacyOpsError
 from privacyops.policy.cli import policy_app
@@ -46,6 +47,7 @@ app.add_typer(datasets_app, name="datasets")
 app.add_typer(datastores_app, name="datastores")
 app.add_typer(holds_app, name="holds")
 app.add_typer(demo_app, name="demo")
+app.add_typer(consent_app, name="consent")
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)

@@ -210,6 +210,9 @@ def test_banner_choices_are_recorded_per_browser(
     assert {(r.purpose, r.method, r.policy_version) for r in kept} == {
         ("cookies.analytics", "banner", policy.number),
         ("cookies.advertising", "banner", policy.number),
+        # refusing advertising cookies is also the opt-out of sale, sharing and targeting
+        ("marketing.advertising.third_party.targeted", "banner", policy.number),
+        ("third_party_sharing", "banner", policy.number),
     }
 
 

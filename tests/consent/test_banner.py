@@ -6,6 +6,7 @@ gate the marked tags; with GPC on, advertising tags never run, the opt-out is re
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -13,15 +14,18 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from playwright.sync_api import expect
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from privacyops.consent import banner
+from privacyops.consent import banner, ledger
 from privacyops.consent.gpp import decode
+from privacyops.consent.ledger import Evidence, Method, Who
 from privacyops.consent.purposes import GPC_PURPOSES, SALE, TARGETED, cookie_purpose
 from privacyops.models.consent import ConsentDecision, ConsentRecord
 from privacyops.models.policy import PolicyVersion
 from privacyops.settings import Settings
+from privacyops.vault.service import Vault
 from tests.browser import OneAtATime
 from tests.dsr.support import publish_example
 
@@ -89,6 +93,7 @@ def test_banner_config_gives_the_cookie_classes_of_the_policy_in_force(
     assert config["privacy_choices"]["text"] == "Your Privacy Choices"
     assert config["privacy_choices"]["url"].endswith("/preferences")
     assert set(config["purpose_names"]) == set(GPC_PURPOSES)
+    assert "opts this browser out of targeted advertising" in config["texts"]["advertising_opt_out"]
     # The policy keeps privacyops_consent for 12 months.
     assert 360 * 86400 < config["cookie_max_age"] < 367 * 86400
     # usnat and the sections of the policy's states; Nevada has no GPP section.
@@ -227,6 +232,138 @@ def test_the_demo_page_has_no_inline_script(client: TestClient) -> None:
     assert '<script type="text/plain" data-consent="advertising"' in page
 
 
+# -- refusing advertising cookies: an opt-out of sale, sharing and targeted advertising ---------
+
+VISITOR = "visitor-" + "v" * 16
+OPT_OUT_FIELDS = ("SaleOptOut", "SharingOptOut", "TargetedAdvertisingOptOut")
+
+
+def choose(
+    client: TestClient, choices: dict[str, bool], headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    body = {"browser_id": VISITOR, "choices": choices, "wording": "the banner's words"}
+    answer = client.post("/api/v1/consent/browser", json=body, headers=headers or {})
+    assert answer.status_code == 200, answer.text
+    state: dict[str, Any] = answer.json()
+    return state
+
+
+def browser_state(client: TestClient) -> dict[str, Any]:
+    answer = client.get(f"/api/v1/consent/browser/{VISITOR}")
+    assert answer.status_code == 200, answer.text
+    state: dict[str, Any] = answer.json()
+    return state
+
+
+def usnat_opt_outs(client: TestClient) -> tuple[Any, ...]:
+    """The usnat opt-outs (1 opted out, 2 did not) and Gpc of the browser's GPP string."""
+    answer = client.get("/api/v1/consent/gpp", params={"browser_id": VISITOR})
+    assert answer.status_code == 200, answer.text
+    fields = decode(answer.json()["gpp"]).sections["usnat"].fields
+    return (*(fields[name] for name in OPT_OUT_FIELDS), fields["Gpc"])
+
+
+def test_refusing_advertising_cookies_opts_the_browser_out_of_sale_and_sharing(
+    client: TestClient, db: Session, policy: PolicyVersion
+) -> None:
+    answer = choose(client, {"analytics": True, "advertising": False})
+
+    assert answer["purposes"][TARGETED] is answer["purposes"][SALE] is False
+    assert answer["gpc_honoured"] is False
+    state = browser_state(client)
+    assert state["purposes"] == {TARGETED: False, SALE: False, cookie_purpose("advertising"): False}
+    assert state["choices"]["analytics"] is True
+    assert usnat_opt_outs(client) == (1, 1, 1, False)
+    derived = [r for r in records(db, VISITOR) if r.purpose in (TARGETED, SALE)]
+    assert [(r.purpose, r.allowed, r.method) for r in derived] == [
+        (TARGETED, False, "banner"),
+        (SALE, False, "banner"),
+    ]
+    # The same evidence as the cookie choice: the words shown, under the policy in force.
+    assert all(r.wording == "the banner's words" for r in derived)
+    assert all(r.policy_version == policy.number for r in derived)
+
+    # Refusing again changes nothing; allowing again undoes the banner's own opt-out.
+    choose(client, {"advertising": False})
+    assert [r.purpose for r in records(db, VISITOR) if r.purpose in (TARGETED, SALE)] == [
+        TARGETED,
+        SALE,
+    ]
+    allowed = choose(client, {"advertising": True})
+    assert allowed["purposes"] == {
+        TARGETED: True,
+        SALE: True,
+        cookie_purpose("advertising"): True,
+    }
+    assert usnat_opt_outs(client) == (2, 2, 2, False)
+
+
+def test_allowing_advertising_cookies_keeps_an_opt_out_made_with_gpc(
+    client: TestClient, db: Session, policy: PolicyVersion
+) -> None:
+    choose(client, {"advertising": False}, headers={"Sec-GPC": "1"})
+    gpc_ids = {r.purpose: r.id for r in records(db, VISITOR) if r.method == "gpc"}
+    assert set(gpc_ids) == {TARGETED, SALE}  # the cookie's own "no" came first, from the banner
+
+    # While the signal is on, an advertising "yes" re-allows nothing.
+    on = choose(client, {"advertising": True}, headers={"Sec-GPC": "1"})
+    assert on["purposes"][TARGETED] is on["purposes"][SALE] is False
+    # The signal is off: the cookies are allowed, sale and sharing stay the signal's "no".
+    off = choose(client, {"advertising": True})
+
+    assert off["choices"]["advertising"] is True
+    assert off["purposes"][TARGETED] is off["purposes"][SALE] is False
+    found = decisions(db, VISITOR)
+    assert (found[TARGETED], found[SALE]) == (False, False)
+    current = settled(db).scalars(
+        select(ConsentDecision).where(
+            ConsentDecision.browser_id == VISITOR, ConsentDecision.purpose.in_(gpc_ids)
+        )
+    )
+    assert {d.purpose: d.record_id for d in current} == gpc_ids
+    assert usnat_opt_outs(client) == (1, 1, 1, True)
+
+
+def test_a_known_person_opt_out_is_never_lifted_by_a_banner(
+    db: Session, vault: Vault, policy: PolicyVersion
+) -> None:
+    person = ledger.person_or_new(db, vault, "email", "ann.banner@example.com", "email")
+    ledger.record(db, person, TARGETED, False, Method.preference_page, actor="consumer")
+    both = Who(subject_id=person.subject_id, browser_id=VISITOR)
+    browser, proof = Who(browser_id=VISITOR), Evidence("the banner's words")
+
+    refused = banner.follow_advertising_choice(
+        db, both, False, gpc=False, policy_version=policy.number, evidence=proof
+    )
+
+    # Sale: one record for the person and the browser; targeted advertising: the person had
+    # already said no on the preferences page, which stays theirs.
+    assert [(r.purpose, r.subject_id, r.browser_id) for r in refused] == [
+        (TARGETED, None, VISITOR),
+        (SALE, person.subject_id, VISITOR),
+    ]
+    assert ledger.decide(db, person, TARGETED).method == "preference_page"
+
+    allowed = banner.follow_advertising_choice(
+        db, both, True, gpc=False, policy_version=policy.number, evidence=proof
+    )
+
+    # The browser is allowed again; the person is not (a shared browser cannot opt them in).
+    assert [(r.purpose, r.subject_id, r.allowed) for r in allowed] == [
+        (TARGETED, None, True),
+        (SALE, None, True),
+    ]
+    assert ledger.decide(db, browser, TARGETED).allowed is True
+    assert ledger.decide(db, person, TARGETED).allowed is False
+    assert ledger.decide(db, person, SALE).allowed is False
+    assert ledger.decide(db, both, SALE).allowed is False  # the person's decision comes first
+    # A choice that leaves advertising cookies out says nothing about them.
+    none = banner.follow_advertising_choice(
+        db, both, None, gpc=False, policy_version=None, evidence=proof
+    )
+    assert none == []
+
+
 # -- in chromium: the Done-when ---------------------------------------------------------------
 
 
@@ -238,6 +375,26 @@ def open_demo(context: Any, live_url: str) -> Any:
 
 def dialog_of(page: Any) -> Any:
     return page.get_by_role("dialog", name="Your cookie choices")
+
+
+def demo_with_banner(context: Any, live_url: str) -> tuple[Any, Any]:
+    """The demo page, first visit: the page and its banner, open."""
+    page = open_demo(context, live_url)
+    dialog = dialog_of(page)
+    dialog.wait_for()
+    return page, dialog
+
+
+def press(dialog: Any, name: str) -> None:
+    """Press a button of the banner that closes it (a choice, once saved; Close)."""
+    dialog.get_by_role("button", name=name).click()
+    dialog.wait_for(state="hidden")
+
+
+def reopen(page: Any) -> None:
+    """Open the banner again from the page's "Your Privacy Choices" link."""
+    page.get_by_role("link", name="Your Privacy Choices").click()
+    dialog_of(page).wait_for()
 
 
 def ran(page: Any, cls: str) -> int:
@@ -278,24 +435,24 @@ def test_rejecting_and_accepting_gate_the_marked_tags(
     browser: Any, live_url: str, db: Session, policy: PolicyVersion
 ) -> None:
     context = browser.new_context()
-    page = open_demo(context, live_url)
-    dialog = dialog_of(page)
-    dialog.wait_for()
+    page, dialog = demo_with_banner(context, live_url)
     essential = dialog.get_by_role("checkbox", name="Essential cookies")
     assert essential.is_checked()
     assert essential.is_disabled()
     assert policy.manifest["cookies"]["classes"][2]["description"] in dialog.inner_text()
     assert ran(page, "analytics") == ran(page, "advertising") == 0
 
-    dialog.get_by_role("button", name="Reject all").click()
-    dialog.wait_for(state="hidden")
+    press(dialog, "Reject all")
 
     assert ran(page, "analytics") == ran(page, "advertising") == 0
     browser_key = browser_id(page)
     assert decisions(db, browser_key)[cookie_purpose("analytics")] is False
     banner_records = [r for r in records(db, browser_key) if r.method == "banner"]
+    # Refusing advertising cookies also opted the browser out of sale and sharing.
     assert {r.purpose for r in banner_records} == {
-        cookie_purpose(c) for c in ("functional", "analytics", "advertising")
+        *(cookie_purpose(c) for c in ("functional", "analytics", "advertising")),
+        TARGETED,
+        SALE,
     }
     assert all(r.policy_version == policy.number for r in banner_records)
     assert banner_records[0].wording is not None
@@ -308,10 +465,8 @@ def test_rejecting_and_accepting_gate_the_marked_tags(
     assert ran(page, "analytics") == ran(page, "advertising") == 0
 
     # "Your Privacy Choices" opens it again; accepting runs both tags, once each.
-    page.get_by_role("link", name="Your Privacy Choices").click()
-    dialog.wait_for()
-    dialog.get_by_role("button", name="Accept all").click()
-    dialog.wait_for(state="hidden")
+    reopen(page)
+    press(dialog, "Accept all")
     assert ran(page, "analytics") == ran(page, "advertising") == 1
     assert page.locator("#demo-analytics-status").inner_text() == "ran"
     assert decisions(db, browser_key)[cookie_purpose("advertising")] is True
@@ -322,21 +477,51 @@ def test_rejecting_and_accepting_gate_the_marked_tags(
     context.close()
 
 
+def test_refusing_advertising_in_the_banner_is_said_recorded_and_in_the_gpp_string(
+    browser: Any, live_url: str, db: Session, policy: PolicyVersion
+) -> None:
+    context = browser.new_context()
+    page, dialog = demo_with_banner(context, live_url)
+    # Said next to the choice, and read out with the box.
+    advertising = dialog.get_by_role("checkbox", name="Advertising cookies")
+    expect(advertising).to_have_accessible_description(
+        re.compile("also opts this browser out of targeted advertising and of the sale and sharing")
+    )
+
+    press(dialog, "Reject all")
+
+    browser_key = browser_id(page)
+    state = context.request.get(f"{live_url}/api/v1/consent/browser/{browser_key}").json()
+    assert state["purposes"][TARGETED] is state["purposes"][SALE] is False
+    usnat = decode(gpp_ready(page)["gppString"]).sections["usnat"].fields
+    assert [usnat[name] for name in OPT_OUT_FIELDS] == [1, 1, 1]
+    assert usnat["Gpc"] is False
+    targeted = next(r for r in records(db, browser_key) if r.purpose == TARGETED)
+    assert (targeted.allowed, targeted.method) == (False, "banner")
+    assert targeted.wording is not None
+    assert banner.TEXTS["advertising_opt_out"] in targeted.wording
+
+    # Accepting later undoes the banner's own opt-out (no other was made).
+    reopen(page)
+    press(dialog, "Accept all")
+    usnat = decode(gpp_ready(page)["gppString"]).sections["usnat"].fields
+    assert [usnat[name] for name in OPT_OUT_FIELDS] == [2, 2, 2]
+    assert decisions(db, browser_key)[TARGETED] is True
+    context.close()
+
+
 def test_with_gpc_advertising_never_runs_and_the_opt_out_is_recorded_and_said(
     browser: Any, live_url: str, db: Session, policy: PolicyVersion
 ) -> None:
     context = browser.new_context(extra_http_headers={"Sec-GPC": "1"})
     context.add_init_script(GPC_ON)
-    page = open_demo(context, live_url)
-    dialog = dialog_of(page)
-    dialog.wait_for()
+    page, dialog = demo_with_banner(context, live_url)
     assert HONOURED in dialog.get_by_role("status").inner_text()
     advertising = dialog.get_by_role("checkbox", name="Advertising cookies")
     assert advertising.is_disabled()
     assert not advertising.is_checked()
 
-    dialog.get_by_role("button", name="Accept all").click()
-    dialog.wait_for(state="hidden")
+    press(dialog, "Accept all")
 
     assert ran(page, "analytics") == 1
     assert ran(page, "advertising") == 0
@@ -417,8 +602,7 @@ def test_gpc_after_an_explicit_yes_is_recorded_as_a_conflict_and_shown(
     context = browser.new_context()
     page = open_demo(context, live_url)
     dialog = dialog_of(page)
-    dialog.get_by_role("button", name="Accept all").click()
-    dialog.wait_for(state="hidden")
+    press(dialog, "Accept all")
     assert ran(page, "advertising") == 1
 
     # Later the visitor turns GPC on: the signal wins, the earlier yes is named, not dropped.
@@ -467,9 +651,7 @@ def test_the_banner_works_with_the_keyboard_alone(
     browser: Any, live_url: str, db: Session, policy: PolicyVersion
 ) -> None:
     context = browser.new_context()
-    page = open_demo(context, live_url)
-    dialog = dialog_of(page)
-    dialog.wait_for()
+    page, dialog = demo_with_banner(context, live_url)
     buttons = [
         dialog.get_by_role("button", name=n) for n in ("Accept all", "Reject all", "Save choices")
     ]

@@ -92,7 +92,8 @@ def test_consumer_request_verified_approved_and_completed(
     console.get_by_label("Password").fill(OFFICER_PASSWORD)
     console.get_by_role("button", name="Log in").click()
     assert console.url == f"{live_url}/admin"
-    assert "Requests due within 7 days" in console.locator(".due-counts").inner_text()
+    due = console.get_by_role("region", name="Requests by due date")
+    assert "Requests due within 7 days" in due.inner_text()
     console.get_by_role("link", name="Requests", exact=True).first.click()
     assert console.url == f"{live_url}/admin/requests"
     row = console.locator("table.requests-table tbody tr", has_text=reference)

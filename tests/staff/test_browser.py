@@ -28,7 +28,13 @@ def test_agent_logs_in_is_refused_staff_data_and_logs_out(
 
     assert page.url == f"{live_url}/admin"
     assert page.locator("h1").inner_text() == "Dashboard"
-    assert page.locator(".site-nav a").all_inner_texts() == ["Dashboard", "Requests", "Account"]
+    assert page.locator(".site-nav a").all_inner_texts() == [
+        "Dashboard",
+        "Requests",
+        "Consent",
+        "Opt-outs to partners",
+        "Account",
+    ]
     refused = page.goto(f"{live_url}/api/v1/admin/staff")
     assert refused is not None
     assert refused.status == 403

@@ -30,8 +30,19 @@ EXPECTED = {
         P.reports_read,
         P.consent_read,
         P.consent_record,
+        P.consent_history,
     },
-    Role.agent: {P.console_use, P.tokens_manage_own, P.requests_enter, P.requests_read},
+    Role.agent: {
+        P.console_use,
+        P.tokens_manage_own,
+        P.requests_enter,
+        P.requests_read,
+        # Customer service takes "please stop emailing me" by phone and looks up what a caller
+        # chose.
+        P.consent_read,
+        P.consent_record,
+        P.consent_history,
+    },
     Role.engineer: {
         P.console_use,
         P.tokens_manage_own,

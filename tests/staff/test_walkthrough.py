@@ -122,7 +122,13 @@ def test_the_readme_walkthrough(browser: Any, app: FastAPI, live_url: str, db: S
 
     # The agent logs in, sees the dashboard, is refused the Staff page, logs out.
     log_in(page, live_url, AGENT, AGENT_PASSWORD)
-    assert page.locator(".site-nav a").all_inner_texts() == ["Dashboard", "Requests", "Account"]
+    assert page.locator(".site-nav a").all_inner_texts() == [
+        "Dashboard",
+        "Requests",
+        "Consent",
+        "Opt-outs to partners",
+        "Account",
+    ]
     shot(page, "09-dashboard-agent")
     refused = page.goto(f"{live_url}/admin/staff")
     assert refused is not None

@@ -26,7 +26,11 @@ ALL = frozenset(Role)
 ADMIN = frozenset({Role.admin})
 REQUEST_READERS = frozenset({Role.privacy_officer, Role.agent})
 REQUEST_DECIDERS = frozenset({Role.privacy_officer})
-CONSENT_CALLERS = frozenset({Role.engineer, Role.privacy_officer})
+# The retailer's systems (engineers' tokens), privacy officers, and customer service (agents
+# take consent choices by phone and look them up).
+CONSENT_CALLERS = frozenset({Role.engineer, Role.privacy_officer, Role.agent})
+# A person's consent history: staff who talk to people, not the retailer's systems.
+CONSENT_HISTORY = frozenset({Role.privacy_officer, Role.agent})
 
 # (method, path as registered) -> the roles that may use it.
 EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
@@ -54,12 +58,27 @@ EXPECTED: dict[tuple[str, str], frozenset[Role]] = {
     ("GET", "/api/v1/admin/audit"): frozenset({Role.admin, Role.auditor}),
     ("GET", "/api/v1/admin/audit/export"): frozenset({Role.admin, Role.auditor}),
     ("POST", "/api/v1/admin/audit/verify"): frozenset({Role.admin, Role.auditor}),
-    # consent: the retailer's systems (engineers' tokens) and privacy officers
+    # consent
     ("GET", "/api/v1/consent/decision"): CONSENT_CALLERS,
     ("POST", "/api/v1/consent/filter"): CONSENT_CALLERS,
     ("POST", "/api/v1/consent/unsubscribe-headers"): CONSENT_CALLERS,
     ("POST", "/api/v1/consent/sms"): CONSENT_CALLERS,
     ("GET", "/api/v1/consent/records/{record_id}/receipt"): CONSENT_CALLERS,
+    ("POST", "/api/v1/consent/records"): CONSENT_CALLERS,
+    ("GET", "/api/v1/consent/people"): CONSENT_HISTORY,
+    # the console's consent pages
+    ("GET", "/admin/consent"): CONSENT_HISTORY,
+    ("POST", "/admin/consent"): CONSENT_HISTORY,
+    ("GET", "/admin/consent/people/{subject_id}"): CONSENT_HISTORY,
+    ("POST", "/admin/consent/choices"): CONSENT_HISTORY,
+    # opt-outs passed on to partners: the list (consent.read), its actions (consent.record)
+    ("GET", "/api/v1/consent/propagations"): CONSENT_CALLERS,
+    ("POST", "/api/v1/consent/propagations/{propagation_id}/retry"): CONSENT_CALLERS,
+    ("POST", "/api/v1/consent/propagations/{propagation_id}/done"): CONSENT_CALLERS,
+    ("GET", "/admin/consent/propagations"): CONSENT_CALLERS,
+    ("GET", "/admin/consent/propagations/{propagation_id}"): CONSENT_CALLERS,
+    ("POST", "/admin/consent/propagations/{propagation_id}/retry"): CONSENT_CALLERS,
+    ("POST", "/admin/consent/propagations/{propagation_id}/done"): CONSENT_CALLERS,
     # rights requests: agents enter and follow them, privacy officers decide
     ("GET", "/api/v1/admin/requests"): REQUEST_READERS,
     ("POST", "/api/v1/admin/requests"): REQUEST_READERS,
@@ -105,7 +124,8 @@ PUBLIC_STAFF_ROUTES = {("GET", "/admin/login"), ("POST", "/admin/login"), ("POST
 # /api/v1/consent, so they are named one by one.
 GUARDED = re.compile(
     r"^/(admin|api/v1/admin)(/|$)"
-    r"|^/api/v1/consent/(decision|filter|unsubscribe-headers|sms|records/\{record_id\}/receipt)$"
+    r"|^/api/v1/consent/(decision|filter|unsubscribe-headers|sms|records/\{record_id\}/receipt"
+    r"|records|people|propagations|propagations/\{propagation_id\}/(retry|done))$"
 )
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 

@@ -71,3 +71,5 @@ class AuditAction(StrEnum):
     consent_decided = "consent.decided"
     consent_filtered = "consent.filtered"
     consent_propagated = "consent.propagated"
+    consent_viewed = "consent.viewed"  # a person's choices looked up by staff
+    consent_imported = "consent.imported"  # one event per import run, counts only

@@ -13,6 +13,10 @@ How it behaves, per operation:
     correct         the same, with the corrected values in the mail.
     apply_opt_out   the same, one instruction per (request, datastore, kind).
 
+An instruction belongs to a rights request, or to an opt-out passed on to an advertising or
+marketing partner outside any request (a consent propagation task, `propagation_id`): the
+connector is made for one or the other, and the mail, the audit events and the page name it.
+
 Mailed instructions carry the person's identities (the processor must find them), so the mail
 is encrypted in the outbox and its body erased once sent; the `ProcessorInstruction` row holds
 no personal data, and only an HMAC of the acknowledgement token (keyed from the platform
@@ -30,7 +34,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,9 +42,10 @@ from privacyops.audit.actions import AuditAction
 from privacyops.audit.service import SYSTEM, record
 from privacyops.connectors.port import CollectionSpec, ConnectorError, Row
 from privacyops.db import unit_of_work
-from privacyops.errors import InvalidInput
+from privacyops.errors import InvalidInput, NotFound
 from privacyops.identity.normalize import normalize_email
 from privacyops.models.connectors import ProcessorInstruction
+from privacyops.models.consent import ConsentPropagation, ConsentRecord
 from privacyops.models.dsr import DataRequest
 from privacyops.models.policy import PolicyVersion
 from privacyops.models.types import utcnow
@@ -141,6 +146,33 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def propagation_reference(propagation_id: int) -> str:
+    """How mails and pages name an opt-out passed on outside a request (no personal data)."""
+    return f"OPT-{propagation_id}"
+
+
+def instruction_reference(row: ProcessorInstruction) -> str:
+    """The request's reference, or the opt-out task's."""
+    if row.propagation_id is not None:
+        return propagation_reference(row.propagation_id)
+    return row.request_id or ""
+
+
+@dataclass(frozen=True)
+class _Owner:
+    """What an instruction is for, with what its mail says of it: a rights request, or an
+    opt-out task (a consent propagation)."""
+
+    named: str  # "request R-...", "opt-out OPT-..." (the mail's subject line)
+    reference: str
+    subject_id: str
+    organization: str
+    due: date
+    due_source: str
+    request_id: str | None = None
+    propagation_id: int | None = None
+
+
 @dataclass(frozen=True)
 class _Ask:
     """One instruction to mail: what, where, and the figures that go with it."""
@@ -159,7 +191,8 @@ class EmailProcessorConnector:
         name: str,
         to: str,
         *,
-        request_id: str,
+        request_id: str | None = None,
+        propagation_id: int | None = None,
         identities: Mapping[str, str],
         session_factory: sessionmaker[Session],
         vault: Vault,
@@ -174,9 +207,14 @@ class EmailProcessorConnector:
             raise ConnectorError(
                 "config.to: the processor's address is not an email address", datastore=name
             ) from None
+        if (request_id is None) == (propagation_id is None):
+            raise ConnectorError(
+                "an instruction is for one request or one opt-out task", datastore=name
+            )
         self.name = name
         self.label = label or name
         self.request_id = request_id
+        self.propagation_id = propagation_id
         self.identities = dict(identities)
         self.session_factory = session_factory
         self.vault = vault
@@ -242,9 +280,14 @@ class EmailProcessorConnector:
             return 0
         raise AwaitingProcessor(self.name, ask.operation, ask.collection or None, found.sent_at)
 
+    def _owned(self) -> ColumnElement[bool]:
+        if self.propagation_id is not None:
+            return ProcessorInstruction.propagation_id == self.propagation_id
+        return ProcessorInstruction.request_id == self.request_id
+
     def _existing(self, ask: _Ask) -> ProcessorInstruction | None:
         with unit_of_work(self.session_factory) as db:
-            found = find_instruction(db, self.request_id, self.name, ask.operation, ask.collection)
+            found = find_instruction(db, self._owned(), self.name, ask.operation, ask.collection)
             if found is not None:
                 db.expunge(found)
             return found
@@ -265,7 +308,7 @@ class EmailProcessorConnector:
         except IntegrityError:
             with unit_of_work(self.session_factory) as db:
                 raced = find_instruction(
-                    db, self.request_id, self.name, ask.operation, ask.collection
+                    db, self._owned(), self.name, ask.operation, ask.collection
                 )
                 if raced is None:
                     raise
@@ -275,13 +318,12 @@ class EmailProcessorConnector:
     def _record(
         self, db: Session, ask: _Ask, identities: Mapping[str, str]
     ) -> ProcessorInstruction:
-        request = db.get(DataRequest, self.request_id)
-        if request is None:
-            raise ConnectorError(f"no request {self.request_id}", datastore=self.name)
+        owner = self._owner(db, ask.operation)
         now = self.clock()
         token = new_token()
         row = ProcessorInstruction(
-            request_id=request.id,
+            request_id=owner.request_id,
+            propagation_id=owner.propagation_id,
             datastore=self.name,
             operation=ask.operation,
             collection=ask.collection,
@@ -290,44 +332,62 @@ class EmailProcessorConnector:
         )
         db.add(row)
         db.flush()  # the unique constraint speaks before any mail is queued
-        self._queue_mail(db, request, ask, identities, token, now)
+        self._queue_mail(db, owner, ask, identities, token, now)
         record(
             db,
             AuditAction.processor_instructed,
             actor=SYSTEM,
             target=f"datastore:{self.name}",
-            subject=self.vault.subject_hash(request.subject_id),
+            subject=self.vault.subject_hash(owner.subject_id),
             details=_audit_details(row),
         )
         return row
 
+    def _owner(self, db: Session, operation: str) -> _Owner:
+        if self.propagation_id is not None:
+            task = db.get(ConsentPropagation, self.propagation_id)
+            if task is None:
+                raise ConnectorError(f"no opt-out task {self.propagation_id}", datastore=self.name)
+            return _propagation_owner(db, task)
+        request = db.get(DataRequest, self.request_id)
+        if request is None:
+            raise ConnectorError(f"no request {self.request_id}", datastore=self.name)
+        due, source = instruction_deadline(request, operation)
+        return _Owner(
+            named=f"request {request.id}",
+            reference=request.id,
+            subject_id=request.subject_id,
+            organization=_organization(db, request.policy_version),
+            due=due,
+            due_source=source,
+            request_id=request.id,
+        )
+
     def _queue_mail(
         self,
         db: Session,
-        request: DataRequest,
+        owner: _Owner,
         ask: _Ask,
         identities: Mapping[str, str],
         token: str,
         now: datetime,
     ) -> None:
-        due, source = instruction_deadline(request, ask.operation)
-        organization = _organization(db, request)
         title = operation_title(ask.operation)
         # The subject is stored in clear with the queued mail: reference and operation only.
-        subject = f"{organization}: {title} for request {request.id}"
+        subject = f"{owner.organization}: {title} for {owner.named}"
         rendered = render_mail(
             TEMPLATE,
             subject,
-            organization=organization,
+            organization=owner.organization,
             processor=self.label,
-            reference=request.id,
+            reference=owner.reference,
             title=title,
             what=ask.what,
             collection=ask.collection,
             identities=[(IDENTITY_LABELS.get(k, k), v) for k, v in sorted(identities.items())],
             changes=list(ask.changes),
-            due_on=long_date(due),
-            due_source=source,
+            due_on=long_date(owner.due),
+            due_source=owner.due_source,
             instructions=self.instructions.strip(),
             ack_url=self.links.url(token),
             sent_on=long_date(now.date()),
@@ -338,7 +398,7 @@ class EmailProcessorConnector:
             to=self.to,
             rendered=rendered,
             template=TEMPLATE,
-            request_id=request.id,
+            request_id=owner.request_id,
             now=now,
         )
 
@@ -371,20 +431,43 @@ def instruction_deadline(request: DataRequest, operation: str) -> tuple[date, st
     return day, CORRECT_SOURCE if operation == CORRECT else ERASE_SOURCE
 
 
-def _organization(db: Session, request: DataRequest) -> str:
-    """The business's name as the policy in force for the request gives it."""
-    from privacyops.dsr.service import manifest_of
+def _propagation_owner(db: Session, task: ConsentPropagation) -> _Owner:
+    """An opt-out outside a request: due on the task's day, 15 business days after the choice
+    was recorded (11 CCR 7026(f)), under the policy the choice was made under."""
+    choice = db.get(ConsentRecord, task.record_id)
+    reference = propagation_reference(task.id)
+    return _Owner(
+        named=f"opt-out {reference}",
+        reference=reference,
+        subject_id=task.subject_id,
+        organization=_organization(db, choice.policy_version if choice is not None else None),
+        due=task.due_on,
+        due_source=OPT_OUT_SOURCE,
+        propagation_id=task.id,
+    )
 
-    policy = db.scalar(select(PolicyVersion).where(PolicyVersion.number == request.policy_version))
+
+def _organization(db: Session, policy_version: int | None) -> str:
+    """The business's name as the policy the request (or choice) was made under gives it; a
+    choice recorded without a version was made under the policy in force."""
+    from privacyops.dsr.service import manifest_of, policy_in_force
+
+    policy = db.scalar(select(PolicyVersion).where(PolicyVersion.number == policy_version))
+    if policy is None and policy_version is None:
+        try:
+            policy = policy_in_force(db, utcnow())
+        except NotFound:
+            policy = None
     return manifest_of(policy).organization.name if policy is not None else "Privacy team"
 
 
 def find_instruction(
-    db: Session, request_id: str, datastore: str, operation: str, collection: str
+    db: Session, owned: ColumnElement[bool], datastore: str, operation: str, collection: str
 ) -> ProcessorInstruction | None:
+    """`owned`: the instruction's request or opt-out task (see `_owned`)."""
     return db.scalar(
         select(ProcessorInstruction).where(
-            ProcessorInstruction.request_id == request_id,
+            owned,
             ProcessorInstruction.datastore == datastore,
             ProcessorInstruction.operation == operation,
             ProcessorInstruction.collection == collection,
@@ -427,24 +510,35 @@ def acknowledge(
     if int(result.rowcount) != 1:  # type: ignore[attr-defined]
         return False
     db.refresh(instruction)
-    request = db.get(DataRequest, instruction.request_id) if instruction.request_id else None
+    subject_id = _subject_of(db, instruction)
     record(
         db,
         AuditAction.processor_acknowledged,
         actor=f"processor:{instruction.datastore}",
         target=f"datastore:{instruction.datastore}",
-        subject=vault.subject_hash(request.subject_id) if request is not None else None,
+        subject=vault.subject_hash(subject_id) if subject_id is not None else None,
         client=client,
         details=_audit_details(instruction),
     )
     return True
 
 
+def _subject_of(db: Session, row: ProcessorInstruction) -> str | None:
+    if row.propagation_id is not None:
+        task = db.get(ConsentPropagation, row.propagation_id)
+        return task.subject_id if task is not None else None
+    request = db.get(DataRequest, row.request_id) if row.request_id else None
+    return request.subject_id if request is not None else None
+
+
 def _audit_details(row: ProcessorInstruction) -> dict[str, Any]:
     """Which instruction, never who: the person is the event's `subject` (a keyed hash)."""
-    return {
+    details: dict[str, Any] = {
         "instruction": row.id,
         "request": row.request_id,
         "operation": row.operation,
         "collection": row.collection or None,
     }
+    if row.propagation_id is not None:
+        details["propagation"] = row.propagation_id
+    return details

@@ -28,10 +28,12 @@ from privacyops.connectors.email import (
     AckLinks,
     acknowledge,
     instruction_for_token,
+    instruction_reference,
     operation_title,
 )
 from privacyops.dsr.records import FULFIL_FLAG
 from privacyops.errors import NotFound
+from privacyops.jobs.transactional import enqueue_after_commit
 from privacyops.models.connectors import ProcessorInstruction
 from privacyops.models.types import utcnow
 from privacyops.settings import Settings
@@ -84,7 +86,7 @@ def _page(
         site_name=_site_name(db, now),
         page_title="Confirm a privacy instruction",
         title=operation_title(found.operation),
-        reference=found.request_id or "",
+        reference=instruction_reference(found),
         collection=found.collection,
         sent_on=long_date(found.sent_at.date()),
         acknowledged_on=long_date(found.acknowledged_at.date()) if found.acknowledged_at else None,
@@ -120,4 +122,8 @@ def ack_submit(
         # The engine goes on with the request once this is committed (see `web.deps`), rather
         # than at the next periodic run; it does nothing for a request that is not running.
         db.info.setdefault(FULFIL_FLAG, set()).add(found.request_id)
+    if recorded and found.propagation_id is not None:
+        # The opt-out task it belongs to is closed once this is committed (`consent.propagate`
+        # picks the confirmed ones), rather than at the job's next periodic run.
+        enqueue_after_commit(db, request.app.state.jobs, "consent.propagate")
     return _page(db, "processors/done.html", found, token, already=not recorded)

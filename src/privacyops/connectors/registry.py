@@ -186,13 +186,15 @@ def connector_settings(db: Session, vault: Vault, store: Datastore) -> Connector
 @dataclass(frozen=True)
 class RequestContext:
     """What a connector acting for one request needs beyond its settings: the email connector
-    names the person to the processor and records its instruction in our database."""
+    names the person to the processor and records its instruction in our database. An opt-out
+    passed on to a partner outside any request gives `propagation_id` and no `request_id`."""
 
-    request_id: str
+    request_id: str | None
     identities: Mapping[str, str]
     session_factory: sessionmaker[Session]
     vault: Vault
     ack_links: AckLinks
+    propagation_id: int | None = None
 
 
 def open_connector(settings: ConnectorSettings, context: RequestContext | None = None) -> Connector:
@@ -228,6 +230,7 @@ def _email(settings: ConnectorSettings, context: RequestContext | None) -> Conne
         settings.key,
         str(settings.config.get("to", "")),
         request_id=context.request_id,
+        propagation_id=context.propagation_id,
         identities=context.identities,
         session_factory=context.session_factory,
         vault=context.vault,

@@ -19,8 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from privacyops.audit.actions import AuditAction
+from privacyops.audit.service import Entry as AuditEntry
 from privacyops.audit.service import record as audit
-from privacyops.consent import ledger, receipts, sms
+from privacyops.consent import banner, ledger, people, receipts, sms
 from privacyops.consent.gpp import decode, usnat_for_choices
 from privacyops.consent.ledger import Evidence, Method, Who
 from privacyops.consent.purposes import (
@@ -34,7 +35,7 @@ from privacyops.consent.purposes import (
     purpose,
 )
 from privacyops.consent.tokens import UnsubscribeLinks
-from privacyops.db import unit_of_work
+from privacyops.db import reading, unit_of_work
 from privacyops.dsr.service import manifest_of, policy_in_force
 from privacyops.errors import FieldProblem, InvalidInput, NotFound
 from privacyops.identity.normalize import IdentityKind
@@ -43,7 +44,7 @@ from privacyops.secretkey import load_secret_key
 from privacyops.settings import Settings
 from privacyops.staff.permissions import Permission
 from privacyops.web.auth import AdminRouter, Principal, client_address, require
-from privacyops.web.deps import AppSettings, AppVault, DbSession
+from privacyops.web.deps import AppAuditQueue, AppSettings, AppVault, DbSession
 from privacyops.web.templating import error_page, render_page
 
 public = APIRouter(tags=["consent"])
@@ -73,10 +74,7 @@ def evidence(settings: Settings, request: Request, wording: str | None = None) -
 
 
 def policy_version(db: Session) -> int | None:
-    try:
-        return policy_in_force(db, utcnow()).number
-    except NotFound:
-        return None
+    return ledger.policy_version_at(db, utcnow())
 
 
 # -- decisions ---------------------------------------------------------------------------------
@@ -93,20 +91,13 @@ class DecisionOut(BaseModel):
     )
 
 
-def _who(db: Session, vault: Any, email: str | None, phone: str | None) -> tuple[Who | None, str]:
-    if bool(email) == bool(phone):
-        message = "give exactly one of email or phone"
-        raise InvalidInput(f"email: {message}", [FieldProblem("email", message)])
-    kind, value = ("email", email) if email else ("phone", phone)
-    return ledger.person(db, vault, kind, str(value), kind), kind
-
-
 @staff.get("/decision", response_model=DecisionOut)
 def decision(
     principal: Asker,
     request: Request,
     db: DbSession,
     vault: AppVault,
+    audit_log: AppAuditQueue,
     purpose_key: Annotated[str, Query(alias="purpose", max_length=200)],
     email: Annotated[str | None, Query(max_length=254)] = None,
     phone: Annotated[str | None, Query(max_length=40)] = None,
@@ -114,16 +105,21 @@ def decision(
 ) -> DecisionOut:
     """May this person be contacted or targeted for this purpose? Before every email, text or
     ad audience: the answer names the record that decided, or the default and its rule."""
-    who, _kind = _who(db, vault, email, phone)
-    found = ledger.decide(db, who, purpose_key, state)
-    # A person's choice is personal data: who asked about whom is kept (policy section 7).
-    audit(
-        db,
-        AuditAction.consent_decided,
-        actor=principal.actor,
-        subject=vault.subject_hash(who.subject_id) if who and who.subject_id else None,
-        client=client_address(request),
-        details={"purpose": found.purpose, "allowed": found.allowed},
+    who = people.one_identity(email, phone)
+    found, subject_id = ledger.decide_for(db, vault, who.kind.value, who.value, purpose_key, state)
+    # Only read so far: end the transaction before waiting on the audit log's writer (on
+    # SQLite it needs the lock this session holds).
+    db.commit()
+    # A person's choice is personal data: who asked about whom is kept (policy section 7),
+    # committed before the answer leaves, in a transaction shared with concurrent askers.
+    audit_log.record(
+        AuditEntry(
+            AuditAction.consent_decided,
+            actor=principal.actor,
+            subject=vault.subject_hash(subject_id) if subject_id else None,
+            client=client_address(request),
+            details={"purpose": found.purpose, "allowed": found.allowed},
+        )
     )
     return DecisionOut(
         purpose=found.purpose,
@@ -164,6 +160,8 @@ async def suppression_filter(
                 client=client_address(request),
                 details={"purpose": purpose_key, "kind": kind, "values": len(values)},
             )
+        # The answer streams as fast as the caller reads it: no write lock held meanwhile.
+        with reading(factory) as db:
             batch: list[str] = []
             allowed = ledger.allowed_contacts(
                 db, vault, purpose_key, IdentityKind(kind), values, state
@@ -419,6 +417,11 @@ class BrowserChoicesOut(BaseModel):
     conflicts: list[str] = Field(
         default_factory=list, description="Purposes where GPC overrode an earlier explicit yes."
     )
+    purposes: dict[str, bool] = Field(
+        default_factory=dict,
+        description="Sale, sharing and targeted advertising (and advertising cookies): allowed "
+        "(true) or opted out, by GPC or by refusing advertising cookies.",
+    )
 
 
 def _browser_view(db: Session, browser_id: str, gpc: bool) -> BrowserChoicesOut:
@@ -431,7 +434,11 @@ def _browser_view(db: Session, browser_id: str, gpc: bool) -> BrowserChoicesOut:
     honoured = any(d.method == Method.gpc for d in found)
     conflicts = [d.purpose for d in found if d.conflict_with is not None]
     return BrowserChoicesOut(
-        browser_id=browser_id, choices=choices, gpc_honoured=honoured or gpc, conflicts=conflicts
+        browser_id=browser_id,
+        choices=choices,
+        gpc_honoured=honoured or gpc,
+        conflicts=conflicts,
+        purposes={d.purpose: d.allowed for d in found},
     )
 
 
@@ -459,6 +466,14 @@ def browser_choices(
     gpc = body.gpc or gpc_signal(request)
     if gpc:
         ledger.record_gpc(db, who, actor="consumer", policy_version=version, evidence=proof)
+    banner.follow_advertising_choice(
+        db,
+        who,
+        body.choices.get(banner.ADVERTISING),
+        gpc=gpc,
+        policy_version=version,
+        evidence=proof,
+    )
     return _browser_view(db, body.browser_id, gpc)
 
 

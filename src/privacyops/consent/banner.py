@@ -5,6 +5,8 @@
 texts of the policy version in force. The banner's calls come from the retailer's own sites, so
 its routes answer cross-origin requests, but only from the origins in `consent_origins`, and
 never with credentials: a browser is known by its first-party id, not by our cookies.
+Refusing advertising cookies is also an opt-out of sale, sharing and targeted advertising
+(`follow_advertising_choice`, which the browser-choices route calls).
 """
 
 from __future__ import annotations
@@ -14,18 +16,28 @@ import html
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Final
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from privacyops.consent import ledger
 from privacyops.consent.gpp import STATE_SECTIONS
 from privacyops.consent.gpp.registry import USNAT
-from privacyops.consent.purposes import COOKIE_CLASSES, GPC_PURPOSES, cookie_purpose, purpose
+from privacyops.consent.ledger import Evidence, Method, Who
+from privacyops.consent.purposes import (
+    COOKIE_CLASSES,
+    GPC_PURPOSES,
+    SALE,
+    TARGETED,
+    cookie_purpose,
+    purpose,
+)
 from privacyops.dsr.service import manifest_of, policy_in_force
 from privacyops.errors import FieldProblem, NotFound, PrivacyOpsError
+from privacyops.models.consent import ConsentRecord
 from privacyops.models.types import utcnow
 from privacyops.policy.durations import parse_duration
 from privacyops.policy.manifest import CookieClassDeclaration, PolicyManifest
@@ -60,6 +72,14 @@ TEXTS = {
     "save": "Save choices",
     "close": "Close",
     "more_choices": "More privacy choices: email, texts, sale and sharing",
+    # Said where the choice is made: refusing advertising cookies is also the opt-out below
+    # (`follow_advertising_choice`), and allowing them does not undo an opt-out made elsewhere.
+    "advertising_opt_out": (
+        "Refusing advertising cookies also opts this browser out of targeted advertising and "
+        "of the sale and sharing of your personal information. Allowing them again does not "
+        "undo an opt-out you made another way, such as with Global Privacy Control or on the "
+        "privacy choices page."
+    ),
     # 11 CCR 7025(c)(6) (2026 package): display whether the opt-out signal was processed.
     "gpc_honoured": (
         "Your Global Privacy Control signal was honoured: this browser is opted out of the sale "
@@ -352,6 +372,89 @@ def banner_config(request: Request, db: DbSession, settings: AppSettings) -> Res
     return _cached(request, response, f'"{digest}-p{version.number}"', 300)
 
 
+# -- advertising cookies and the opt-out of sale and sharing -------------------------------------
+
+ADVERTISING: Final = "advertising"
+# Advertising cookies make a visitor's activity available to advertising companies for ads
+# chosen from their activity across sites: "sharing" for cross-context behavioral advertising
+# (Cal. Civ. Code 1798.140(ah)), targeted advertising in the other states' laws, and a sale
+# where the companies give value for it. So refusing them is also the "Do Not Sell or Share"
+# opt-out, as OneTrust's US templates map "targeting cookies off", and the GPP string says so.
+# The banner is one more way to opt out, not the only one: the preferences page and GPC stay
+# (a cookie banner alone is not an acceptable opt-out method, 11 CCR 7026(a)(4)).
+ADVERTISING_OPT_OUTS = (TARGETED, SALE)
+
+
+def follow_advertising_choice(
+    db: Session,
+    who: Who,
+    advertising: bool | None,
+    *,
+    gpc: bool,
+    policy_version: int | None,
+    evidence: Evidence,
+) -> list[ConsentRecord]:
+    """What the banner's choice for advertising cookies (None: the choice left the class out)
+    means for sale, sharing and targeted advertising (`ADVERTISING_OPT_OUTS`); called after the
+    cookie choices and any GPC signal are recorded. Returns the records it added.
+
+    The rule:
+    - Refused: an opt-out (method banner) of each purpose for the browser and, when known,
+      the person, wherever it is still allowed. An opt-out already recorded is left as it
+      is: a GPC "no" stays the signal's (the page says it was honoured, the GPP string sets
+      Gpc), a "no" from the preferences page stays the person's.
+    - Allowed (an explicit yes to the class in the banner): only the banner's own opt-out is
+      undone, and for the browser only. An opt-out made another way (GPC, the preferences
+      page, staff, an import) is a decision about sale and sharing, and accepting cookies is
+      not an opt-in to them: it stays until the person reverses it the same way. A person's
+      opt-out is never lifted by a banner, whose browser may be shared; the person uses the
+      preferences page.
+    - While GPC is on nothing is re-allowed: the signal wins (11 CCR 7025(c)(3)).
+    """
+    if advertising is None:
+        return []
+    added: list[ConsentRecord] = []
+    for key in ADVERTISING_OPT_OUTS:
+        target = _reallowable(db, who, key, gpc) if advertising else _still_allowing(db, who, key)
+        if target is not None:
+            added.append(
+                ledger.record(
+                    db,
+                    target,
+                    key,
+                    advertising,
+                    Method.banner,
+                    actor="consumer",
+                    policy_version=policy_version,
+                    evidence=evidence,
+                )
+            )
+    return added
+
+
+def _parts(who: Who) -> list[Who]:
+    person = [Who(subject_id=who.subject_id)] if who.subject_id is not None else []
+    return person + ([Who(browser_id=who.browser_id)] if who.browser_id is not None else [])
+
+
+def _still_allowing(db: Session, who: Who, key: str) -> Who | None:
+    """The part of `who` (person, browser, or both at once) whose decision is still a yes."""
+    parts = _parts(who)
+    allowing = [part for part in parts if ledger.decide(db, part, key).allowed]
+    if len(allowing) == len(parts):
+        return who
+    return allowing[0] if allowing else None
+
+
+def _reallowable(db: Session, who: Who, key: str, gpc: bool) -> Who | None:
+    """The browser, when its opt-out is the banner's own and no GPC signal is on."""
+    if gpc or who.browser_id is None:
+        return None
+    browser = Who(browser_id=who.browser_id)
+    found = ledger.decide(db, browser, key)
+    return browser if not found.allowed and found.method == Method.banner else None
+
+
 # -- a demo page -------------------------------------------------------------------------------
 
 DEMO_TAGS = (
@@ -363,6 +466,7 @@ DEMO_TAGS = (
 def _demo_page(public_url: str, state: str | None) -> str:
     # The visitor's state, when the site knows it, adds that state's GPP section.
     data_state = f' data-state="{state}"' if state else ""
+    snippet = html.escape(_DEMO_SNIPPET.format(base=public_url.rstrip("/")))
     rows = "".join(
         f'<li>{html.escape(label)} (<code>data-consent="{cls}"</code>): '
         f'<strong id="demo-{cls}-status">has not run</strong></li>'
@@ -389,7 +493,7 @@ allowed.</p>
 <ul>{rows}</ul>
 <p><a href="#" data-privacy-choices>Your Privacy Choices</a></p>
 <p>On your own pages (allow their origin in <code>PRIVACYOPS_CONSENT_ORIGINS</code>):</p>
-<pre><code>{html.escape(_DEMO_SNIPPET.format(base=public_url.rstrip("/")))}</code></pre>
+<pre class="prewrap"><code>{snippet}</code></pre>
 </main>
 <script src="/consent/banner.js"{data_state}></script>
 {tags}</body>

@@ -1,8 +1,10 @@
 """The consent ledger: every choice appended as a record, the current decision kept beside it.
 
 Plain Python; the caller commits. A decision is the latest record for the person (or browser)
-and purpose; without one, the purpose's default (`purposes.Purpose.default_allowed`) answers,
-and the answer says which.
+and purpose, latest by when the choice was made (`recorded_at`), not by when it reached the
+ledger: a back-dated record (an import from an earlier system, a call entered the next day) is
+kept in the history without replacing a newer choice. Without one, the purpose's default
+(`purposes.Purpose.default_allowed`) answers, and the answer says which.
 """
 
 from __future__ import annotations
@@ -109,7 +111,8 @@ def record(
     evidence: Evidence = Evidence(),
     list_key: str | None = None,
 ) -> ConsentRecord:
-    """Append a choice and make it the current decision.
+    """Append a choice; it becomes the current decision unless a choice made later is already
+    recorded (a back-dated record stays in the history only).
 
     A GPC signal repeats on every request: when the decision is already that signal's opt-out,
     nothing new is appended. A signal contradicting an explicit yes is kept with a pointer to
@@ -140,12 +143,24 @@ def record(
     )
     db.add(entry)
     db.flush()
-    _decide(db, who, entry)
-    if not allowed and who.subject_id is not None and chosen.key in KINDS:
+    current_for_person = _decide(db, who, entry)
+    # Only an opt-out the person still stands by is passed on: telling a partner of one the
+    # person has since reversed would override their later yes.
+    if not allowed and current_for_person and chosen.key in KINDS:
         manifest = _manifest(db, policy_version)
         if manifest is not None:
             schedule(db, entry, manifest, entry.recorded_at)
     return entry
+
+
+def policy_version_at(db: Session, at: datetime) -> int | None:
+    """The policy version in force when a choice was made; None before the first one."""
+    from privacyops.dsr.service import policy_in_force
+
+    try:
+        return policy_in_force(db, at).number
+    except NotFound:
+        return None
 
 
 def _manifest(db: Session, number: int | None) -> PolicyManifest | None:
@@ -189,10 +204,13 @@ def _current(db: Session, who: Who, key: str) -> ConsentDecision | None:
     return None
 
 
-def _decide(db: Session, who: Who, entry: ConsentRecord) -> None:
-    for column, value in (
-        (ConsentDecision.subject_id, who.subject_id),
-        (ConsentDecision.browser_id, who.browser_id),
+def _decide(db: Session, who: Who, entry: ConsentRecord) -> bool:
+    """Make `entry` the current decision where no later choice is recorded (a tie goes to the
+    newer record); returns whether it now decides for the person."""
+    for_person = False
+    for column, value, is_person in (
+        (ConsentDecision.subject_id, who.subject_id, True),
+        (ConsentDecision.browser_id, who.browser_id, False),
     ):
         if value is None:
             continue
@@ -203,10 +221,14 @@ def _decide(db: Session, who: Who, entry: ConsentRecord) -> None:
             decision = ConsentDecision(purpose=entry.purpose)
             setattr(decision, column.key, value)
             db.add(decision)
+        elif decision.updated_at > entry.recorded_at:
+            continue
         decision.allowed = entry.allowed
         decision.record_id = entry.id
         decision.updated_at = entry.recorded_at
+        for_person = for_person or is_person
     db.flush()
+    return for_person
 
 
 def record_gpc(
@@ -256,17 +278,49 @@ def decide(db: Session, who: Who | None, purpose_key: str, state: str | None = N
     chosen = checked_purpose(purpose_key)
     current = _current(db, who, chosen.key) if who is not None else None
     if current is None:
-        allowed = chosen.default_allowed(state)
-        model = "opt-out" if allowed else "opt-in"
-        return Decision(
-            chosen.key, allowed, f"no choice recorded: {model} by default ({chosen.source})"
+        return _by_default(chosen, state)
+    return _by_record(chosen, current.allowed, db.get_one(ConsentRecord, current.record_id))
+
+
+def decide_for(
+    db: Session, vault: Vault, kind: str, value: str, purpose_key: str, state: str | None = None
+) -> tuple[Decision, str | None]:
+    """`decide` for the person with this identity, and their subject id (None when we know
+    nobody by it): one query, for the retailer's systems that ask before every message."""
+    chosen = checked_purpose(purpose_key)
+    index = vault.blind_index(kind, normalize(kind, value, kind))
+    found = db.execute(
+        select(SubjectIdentity.subject_id, ConsentDecision.allowed, ConsentRecord)
+        .outerjoin(
+            ConsentDecision,
+            (ConsentDecision.subject_id == SubjectIdentity.subject_id)
+            & (ConsentDecision.purpose == chosen.key),
         )
-    entry = db.get_one(ConsentRecord, current.record_id)
+        .outerjoin(ConsentRecord, ConsentRecord.id == ConsentDecision.record_id)
+        .where(SubjectIdentity.blind_index == index, SubjectIdentity.kind == kind)
+        .limit(1)
+    ).first()
+    if found is None:
+        return _by_default(chosen, state), None
+    subject_id, allowed, entry = found
+    if entry is None:
+        return _by_default(chosen, state), subject_id
+    return _by_record(chosen, allowed, entry), subject_id
+
+
+def _by_default(chosen: Purpose, state: str | None) -> Decision:
+    allowed = chosen.default_allowed(state)
+    model = "opt-out" if allowed else "opt-in"
+    reason = f"no choice recorded: {model} by default ({chosen.source})"
+    return Decision(chosen.key, allowed, reason)
+
+
+def _by_record(chosen: Purpose, allowed: bool, entry: ConsentRecord) -> Decision:
     verb = "allowed" if entry.allowed else "refused"
     when = entry.recorded_at.date().isoformat()
     return Decision(
         chosen.key,
-        current.allowed,
+        allowed,
         f"{verb} by {entry.method} on {when} (record {entry.id})",
         entry.id,
         entry.method,
@@ -292,7 +346,13 @@ def person_or_new(db: Session, vault: Vault, kind: str, value: str, field: str) 
 
 
 def history(db: Session, who: Who, limit: int = 200) -> list[ConsentRecord]:
-    query = select(ConsentRecord).order_by(ConsentRecord.id.desc()).limit(limit)
+    """The latest choices first, by when they were made (a back-dated record sits among the
+    choices of its day, not on top)."""
+    query = (
+        select(ConsentRecord)
+        .order_by(ConsentRecord.recorded_at.desc(), ConsentRecord.id.desc())
+        .limit(limit)
+    )
     if who.subject_id is not None and who.browser_id is not None:
         query = query.where(
             (ConsentRecord.subject_id == who.subject_id)

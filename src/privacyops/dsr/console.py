@@ -42,7 +42,7 @@ from privacyops.staff.permissions import Permission
 from privacyops.vault.service import Vault
 from privacyops.web.auth import AdminRouter, Principal, client_address, require
 from privacyops.web.deps import AppSettings, AppVault, DbSession
-from privacyops.web.templating import error_page
+from privacyops.web.templating import console_not_found
 
 router = AdminRouter(tags=["console"], include_in_schema=False)
 
@@ -98,15 +98,10 @@ def _see(path: str) -> RedirectResponse:
 
 
 def _not_found() -> HTMLResponse:
-    return error_page(
-        404,
-        "Not found",
+    return console_not_found(
         "There is no request with this reference.",
-        site_name="Staff console",
-        brand_sub=None,
-        brand_href="/admin",
-        home_href=REQUESTS_PATH,
-        home_label="Back to the requests",
+        back_to=REQUESTS_PATH,
+        back_label="Back to the requests",
     )
 
 

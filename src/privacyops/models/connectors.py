@@ -109,11 +109,18 @@ class ProcessorInstruction(Base):
     Only an HMAC of the acknowledgement token is kept."""
 
     __tablename__ = "processor_instructions"
-    __table_args__ = (UniqueConstraint("request_id", "datastore", "operation", "collection"),)
+    __table_args__ = (
+        UniqueConstraint("request_id", "datastore", "operation", "collection"),
+        UniqueConstraint("propagation_id", "datastore", "operation", "collection"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # What it is for: a rights request, or an opt-out passed on to a partner (one of the two).
     request_id: Mapped[str | None] = mapped_column(
         String(16), ForeignKey("dsr_requests.id", ondelete="SET NULL"), index=True
+    )
+    propagation_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("consent_propagations.id", ondelete="SET NULL"), index=True
     )
     datastore: Mapped[str] = mapped_column(String(100), nullable=False)
     operation: Mapped[str] = mapped_column(String(32), nullable=False)

@@ -99,3 +99,6 @@ class ConsentPropagation(Base):
     due_on: Mapped[date] = mapped_column(Date, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What staff wrote when they closed the task by hand, under the person's key (free text may
+    # name them); the audit event says who closed it and when.
+    note_ciphertext: Mapped[str | None] = mapped_column(Text)

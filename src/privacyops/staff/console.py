@@ -38,6 +38,21 @@ SECTIONS: tuple[Section, ...] = (
         "Rights requests: what is due, decisions, requests received by mail or phone.",
     ),
     Section(
+        "/admin/consent",
+        "Consent",
+        "consent",
+        Permission.consent_read,
+        "A person's consent choices; record one they made by phone, email or in a store.",
+    ),
+    Section(
+        "/admin/consent/propagations",
+        "Opt-outs to partners",
+        "consent_propagations",
+        Permission.consent_read,
+        "Opt-outs passed on to advertising and marketing partners: what is due, overdue, or "
+        "needs a person.",
+    ),
+    Section(
         "/admin/staff", "Staff", "staff", Permission.staff_read, "Staff accounts and their roles."
     ),
     Section("/admin/audit", "Audit log", "audit", Permission.audit_read, "Who did what, and when."),

@@ -175,6 +175,7 @@ def logout(
 def dashboard(
     principal: Annotated[Principal, require(Permission.console_use)], db: DbSession
 ) -> Response:
+    from privacyops.consent.propagation_console import overdue_for  # builds on this one too
     from privacyops.dsr.console import dashboard_counts  # the requests domain builds on this one
 
     return render_console(
@@ -184,6 +185,7 @@ def dashboard(
         page_title="Dashboard",
         abilities=abilities(principal),
         request_counts=dashboard_counts(db, principal),
+        propagations_overdue=overdue_for(db, principal),
     )
 
 

@@ -39,6 +39,7 @@ class Permission(StrEnum):
     datasets_manage = "datasets.manage"
     consent_read = "consent.read"
     consent_record = "consent.record"
+    consent_history = "consent.history"
 
 
 P = Permission
@@ -71,12 +72,22 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
             P.reports_read,
             P.consent_read,
             P.consent_record,
+            P.consent_history,
         },
-        # Customer service: enters mail and phone requests and follows them; no packages.
-        Role.agent: _EVERY_ROLE | {P.requests_enter, P.requests_read},
+        # Customer service: enters mail and phone requests and follows them; no packages. Takes
+        # consent choices by phone, email or in a store ("please stop emailing me") and looks
+        # up what a caller chose, as the consent tools of customer service do.
+        Role.agent: _EVERY_ROLE
+        | {
+            P.requests_enter,
+            P.requests_read,
+            P.consent_read,
+            P.consent_record,
+            P.consent_history,
+        },
         # Connectors, datasets and the consent API the retailer's systems call (decisions, the
-        # suppression filter, unsubscribe headers, the SMS gateway's replies): no request,
-        # package or audit data.
+        # suppression filter, unsubscribe headers, the SMS gateway's replies): a yes or no per
+        # person, never their history; no request, package or audit data.
         Role.engineer: _EVERY_ROLE
         | {P.connectors_manage, P.datasets_manage, P.consent_read, P.consent_record},
         # Reads the audit log and reports, nothing else.
@@ -102,8 +113,11 @@ DESCRIPTIONS: Mapping[Permission, str] = MappingProxyType(
         P.legal_holds_manage: "Place and lift legal holds",
         P.connectors_manage: "Configure connectors",
         P.datasets_manage: "Declare datasets",
-        P.consent_read: "Ask consent decisions and filter contact lists before a campaign",
-        P.consent_record: "Record consent choices (unsubscribe headers, SMS replies, imports)",
+        P.consent_read: "Ask consent decisions (a yes or no per person and purpose) and filter "
+        "contact lists before a campaign",
+        P.consent_history: "Look up a person's consent choices and their history",
+        P.consent_record: "Record consent choices on a person's behalf (phone, email, the "
+        "retailer's systems), unsubscribe headers and SMS replies",
     }
 )
 

@@ -67,3 +67,17 @@ def error_page(status_code: int, title: str, message: str, **context: Any) -> HT
     return render_page(
         "error.html", status_code, page_title=title, error_title=title, message=message, **context
     )
+
+
+def console_not_found(message: str, *, back_to: str, back_label: str) -> HTMLResponse:
+    """The staff console's 404 page, leading back to the list the thing was looked for in."""
+    return error_page(
+        404,
+        "Not found",
+        message,
+        site_name="Staff console",
+        brand_sub=None,
+        brand_href="/admin",
+        home_href=back_to,
+        home_label=back_label,
+    )
