@@ -12,7 +12,9 @@ keep-alive httpx client, send BENCH_CONSENT_REQUESTS requests per side and round
 Every request carries the same `Authorization: Bearer` header, an engineer's API token
 (scope consent.read). /healthz ignores it: checking the token (a query) is part of what a
 decision pays and the baseline does not, as is the audit event every decision appends
-(who asked about whom is kept). Target: decisions at 70% or more of /healthz's throughput.
+(who asked about whom is kept), committed before the answer leaves, in a transaction shared
+with the decisions asked meanwhile (`audit/batch.py`). Target: decisions at 70% or more of
+/healthz's throughput.
 For comparison, `GET /api/v1/admin/me`, which checks the token and does nothing else, shows
 how much of the gap authentication is. The server logs at WARNING (no access log): a log line
 per request would cost both sides the same and narrow the gap. Requests that fail while timed

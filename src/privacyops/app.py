@@ -94,6 +94,9 @@ def create_app(
     install_problem_handlers(app)
     install_auth_handlers(app)
     app.include_router(health.router)
+    # Matched in order: the retailer's systems ask a decision before every email, text or ad
+    # audience, so their routes come before the pages people open now and then.
+    app.include_router(consent_api.staff)
     app.include_router(policy_api.router)
     app.include_router(policy_pages.router)
     app.include_router(staff_api.router)
@@ -104,7 +107,6 @@ def create_app(
     # The banner's routes answer the retailer's sites too (CORS for `consent_origins` only).
     app.include_router(consent_api.public, dependencies=[Depends(consent_banner.cors)])
     app.include_router(consent_banner.router)
-    app.include_router(consent_api.staff)
     app.include_router(consent_pages.router)
     app.include_router(consent_people_api.router)
     app.include_router(consent_console.router)

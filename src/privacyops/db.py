@@ -112,17 +112,19 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @contextmanager
-def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
+def reading(factory: sessionmaker[Session], *, snapshot: bool = True) -> Iterator[Session]:
     """A session that only reads, for long reads (streamed exports, bulk filters): one
     consistent snapshot, and on SQLite no write lock, so requests that write are not kept
-    waiting. Writing in it may fail ("database is locked"); it is never committed."""
+    waiting. Writing in it may fail ("database is locked"); it is never committed. Without
+    `snapshot`, PostgreSQL reads at its default level (no round trips to set one): for a few
+    quick reads."""
     session = factory()
     try:
         options: dict[str, Any] = {_READER: True}
         bind = session.get_bind()
         # READ COMMITTED would move per statement. A session joined to a connection's
         # transaction (tests) keeps that transaction's level.
-        if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+        if snapshot and isinstance(bind, Engine) and bind.dialect.name == "postgresql":
             options["isolation_level"] = "REPEATABLE READ"
         session.connection(execution_options=options)
         yield session

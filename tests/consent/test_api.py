@@ -4,6 +4,7 @@ client does (RFC 8058): headers, a POST without cookies, a GET that changes noth
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,7 +16,11 @@ from privacyops.consent.purposes import EMAIL, SMS
 from privacyops.models.audit import AuditEvent
 from privacyops.models.consent import ConsentRecord
 from privacyops.models.policy import PolicyVersion
-from tests.audit.websupport import bearer
+from privacyops.models.staff import ApiToken
+from privacyops.models.types import utcnow
+from privacyops.staff import service as staff_service
+from privacyops.web import auth
+from tests.audit.websupport import bearer, log_in_as
 from tests.dsr.support import publish_example
 from tests.staff.helpers import use_fast_hashing
 
@@ -305,3 +310,42 @@ def test_a_ledger_record_exports_as_a_kantara_receipt(
     assert found["x-privacyops"]["allowed"] is False
     assert found["policyUrl"].endswith(f"/policy/versions/{policy.number}")
     assert missing.status_code == 404
+
+
+def test_a_decision_checks_the_token_without_writing_and_notes_its_use_once_a_minute(
+    client: TestClient, db: Session, policy: PolicyVersion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The decision route checks its token in a read-only session (`require_reading`): the
+    token's last use is still noted, once a minute; a revoked token is refused (401)."""
+    headers = bearer(db, "engineer")
+    token = db.scalars(select(ApiToken)).one()
+    assert token.last_used_at is None
+    start = utcnow()
+    clock = [start]
+    monkeypatch.setattr(auth, "utcnow", lambda: clock[0])
+
+    for offset, noted in ((0, 0), (30, 0), (61, 61)):
+        clock[0] = start + timedelta(seconds=offset)
+        assert decision(client, headers, purpose=EMAIL, email="a@example.com")["allowed"]
+        db.expire_all()
+        assert db.get_one(ApiToken, token.id).last_used_at == start + timedelta(seconds=noted)
+
+    staff_service.revoke_token(db, token, actor="cli")
+    db.commit()
+    refused = client.get(
+        "/api/v1/consent/decision",
+        params={"purpose": EMAIL, "email": "a@example.com"},
+        headers=headers,
+    )
+    assert refused.status_code == 401, refused.text
+
+
+def test_a_decision_is_open_to_a_logged_in_privacy_officer_too(
+    client: TestClient, db: Session, policy: PolicyVersion
+) -> None:
+    log_in_as(client, db, "privacy_officer")
+    answer = client.get(
+        "/api/v1/consent/decision", params={"purpose": EMAIL, "email": "a@example.com"}
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["allowed"] is True

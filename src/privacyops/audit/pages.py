@@ -37,7 +37,7 @@ from privacyops.staff.console import render_console
 from privacyops.staff.permissions import Permission
 from privacyops.vault.service import Vault
 from privacyops.web.auth import AdminRouter, Principal, client_address, require
-from privacyops.web.deps import DbSession, get_vault
+from privacyops.web.deps import DbSession, app_vault
 
 router = AdminRouter(tags=["console"], include_in_schema=False)
 
@@ -260,7 +260,7 @@ def _vault(request: Request) -> Vault | None:
     """The app's vault, or None when no key ring is configured: the lookup then says so, and
     the rest of the page works without it."""
     try:
-        return get_vault(request)
+        return app_vault(request)
     except PrivacyOpsError:
         return None
 

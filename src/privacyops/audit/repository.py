@@ -52,12 +52,12 @@ def _create_head(db: Session) -> None:
         db.execute(insert(AuditChainHead).values(values))
 
 
-def append(db: Session, events: Sequence[AuditEvent]) -> None:
-    """Insert chained events (oldest first) and move the head's hash to the last one."""
-    db.add_all(events)
-    last = events[-1].hash
+def append(db: Session, events: Sequence[dict[str, Any]]) -> None:
+    """Insert chained events (oldest first, as column values) and move the head's hash to the
+    last one."""
+    db.execute(insert(AuditEvent), list(events))
+    last = events[-1]["hash"]
     db.execute(update(AuditChainHead).where(AuditChainHead.id == HEAD_ID).values(hash=last))
-    db.flush()
 
 
 def head(db: Session) -> AuditChainHead | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -14,7 +15,6 @@ from privacyops.audit.chain import event_hash
 from privacyops.audit.schemas import AuditFilters, Page, event_record
 from privacyops.audit.verify import VerifyResult, verify_chain
 from privacyops.errors import FieldProblem, InvalidInput
-from privacyops.models.audit import AuditEvent
 from privacyops.models.types import utcnow
 
 SYSTEM = "system"
@@ -32,6 +32,16 @@ class Entry:
     details: Mapping[str, Any] | None = None
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """Where an appended event sits in the chain."""
+
+    seq: int
+    at: datetime
+    hash: str
+    prev_hash: str
+
+
 def record(
     db: Session,
     action: AuditAction,
@@ -41,7 +51,7 @@ def record(
     target: str | None = None,
     client: str | None = None,
     details: Mapping[str, Any] | None = None,
-) -> AuditEvent:
+) -> Recorded:
     """Append one event in the caller's transaction: it is committed with the change it records.
 
     `actor` is `staff:<id>`, `token:<id>`, `cli`, `consumer`, `anonymous` (a failed login)
@@ -51,13 +61,15 @@ def record(
     return record_many(db, [Entry(action, actor, subject, target, client, details)])[0]
 
 
-def record_many(db: Session, entries: Sequence[Entry]) -> list[AuditEvent]:
-    """Append events in order, chained, with one move of the chain's head for all of them."""
+def record_many(db: Session, entries: Sequence[Entry]) -> list[Recorded]:
+    """Append events in order, chained, with one move of the chain's head and one INSERT for
+    all of them."""
     if not entries:
         return []
     last_seq, prev_hash = repository.advance_head(db, len(entries))
     at = utcnow()
-    events = []
+    rows: list[dict[str, Any]] = []
+    recorded = []
     for seq, entry in enumerate(entries, start=last_seq - len(entries) + 1):
         fields: dict[str, Any] = {
             "seq": seq,
@@ -70,10 +82,11 @@ def record_many(db: Session, entries: Sequence[Entry]) -> list[AuditEvent]:
             "details": dict(entry.details or {}),
         }
         digest = event_hash(**fields, prev_hash=prev_hash)
-        events.append(AuditEvent(**fields, prev_hash=prev_hash, hash=digest))
+        rows.append({**fields, "prev_hash": prev_hash, "hash": digest})
+        recorded.append(Recorded(seq, at, digest, prev_hash))
         prev_hash = digest
-    repository.append(db, events)
-    return events
+    repository.append(db, rows)
+    return recorded
 
 
 MAX_PAGE = 500
@@ -128,7 +141,7 @@ def filter_details(filters: AuditFilters) -> dict[str, Any]:
 
 def record_viewed(
     db: Session, filters: AuditFilters, page: Page, *, actor: str, client: str | None, via: str
-) -> AuditEvent:
+) -> Recorded:
     """One `audit.viewed` per page of events shown to staff.
 
     A search by subject names that subject on the event too, so the subject's own trail shows

@@ -43,7 +43,7 @@ from privacyops.models.types import utcnow
 from privacyops.secretkey import load_secret_key
 from privacyops.settings import Settings
 from privacyops.staff.permissions import Permission
-from privacyops.web.auth import AdminRouter, Principal, client_address, require
+from privacyops.web.auth import AdminRouter, Principal, client_address, require, require_reading
 from privacyops.web.deps import AppAuditQueue, AppSettings, AppVault, DbSession
 from privacyops.web.templating import error_page, render_page
 
@@ -93,9 +93,8 @@ class DecisionOut(BaseModel):
 
 @staff.get("/decision", response_model=DecisionOut)
 def decision(
-    principal: Asker,
+    principal: Annotated[Principal, require_reading(Permission.consent_read)],
     request: Request,
-    db: DbSession,
     vault: AppVault,
     audit_log: AppAuditQueue,
     purpose_key: Annotated[str, Query(alias="purpose", max_length=200)],
@@ -106,10 +105,10 @@ def decision(
     """May this person be contacted or targeted for this purpose? Before every email, text or
     ad audience: the answer names the record that decided, or the default and its rule."""
     who = people.one_identity(email, phone)
-    found, subject_id = ledger.decide_for(db, vault, who.kind.value, who.value, purpose_key, state)
-    # Only read so far: end the transaction before waiting on the audit log's writer (on
-    # SQLite it needs the lock this session holds).
-    db.commit()
+    with reading(request.app.state.session_factory, snapshot=False) as db:
+        found, subject_id = ledger.decide_for(
+            db, vault, who.kind.value, who.value, purpose_key, state
+        )
     # A person's choice is personal data: who asked about whom is kept (policy section 7),
     # committed before the answer leaves, in a transaction shared with concurrent askers.
     audit_log.record(

@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from privacyops.audit.actions import AuditAction
@@ -578,10 +579,19 @@ def issue_token(
 
 def verify_token(db: Session, plaintext: str, *, now: datetime | None = None) -> ApiToken | None:
     """The live token with this value, or None (unknown, revoked, expired, owner disabled, or
-    owner's role since reduced below the token's scope)."""
+    owner's role since reduced below the token's scope); its last use noted once a minute."""
+    now = now or utcnow()
+    token = live_token(db, plaintext, now=now)
+    if token is not None and touch_due(token, now):
+        token.last_used_at = now
+        db.flush()
+    return token
+
+
+def live_token(db: Session, plaintext: str, *, now: datetime) -> ApiToken | None:
+    """`verify_token` without writing anything (its caller notes the use: `touch_due`)."""
     if not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > _MAX_SECRET:
         return None
-    now = now or utcnow()
     token = repository.token_by_hash(db, digest(plaintext))
     if token is None or token.revoked_at is not None or not token.staff.active:
         return None
@@ -589,10 +599,15 @@ def verify_token(db: Session, plaintext: str, *, now: datetime | None = None) ->
         return None
     if not within(Role(token.role), Role(token.staff.role)):
         return None
-    if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
-        token.last_used_at = now
-        db.flush()
     return token
+
+
+def touch_due(token: ApiToken, now: datetime) -> bool:
+    return token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY
+
+
+def touch_token(db: Session, token_id: int, now: datetime) -> None:
+    db.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
 
 
 def tokens_of(db: Session, staff: StaffMember) -> list[ApiToken]:

@@ -25,8 +25,11 @@ from sqlalchemy.orm import Session
 
 from privacyops.audit.actions import AuditAction
 from privacyops.audit.service import record
+from privacyops.db import reading, unit_of_work
 from privacyops.errors import PrivacyOpsError
 from privacyops.models.staff import ApiToken, StaffMember, StaffSession
+from privacyops.models.types import utcnow
+from privacyops.settings import Settings
 from privacyops.staff import service
 from privacyops.staff.permissions import Permission, Role, allows
 from privacyops.web import csrf
@@ -99,7 +102,18 @@ def is_api(request: Request) -> bool:
 
 
 def optional_principal(request: Request, db: DbSession, settings: AppSettings) -> Principal | None:
-    """The caller, or None. A bearer header, when present, is the only credential looked at."""
+    """The caller, or None. A bearer header, when present, is the only credential looked at.
+
+    Its transaction ends here: what the check touched (a token's last use, a session's expiry)
+    is kept, and on SQLite the write lock is not held while the request waits for its turn on
+    the event loop between dependencies (every other request would queue behind it)."""
+    try:
+        return _principal(request, db, settings)
+    finally:
+        db.commit()
+
+
+def _principal(request: Request, db: Session, settings: Settings) -> Principal | None:
     authorization = request.headers.get("authorization")
     if authorization is not None:
         scheme, _, value = authorization.partition(" ")
@@ -116,7 +130,9 @@ def optional_principal(request: Request, db: DbSession, settings: AppSettings) -
 OptionalStaff = Annotated[Principal | None, Depends(optional_principal)]
 
 
-def current_staff(db: DbSession, principal: OptionalStaff) -> Principal:
+async def current_staff(db: DbSession, principal: OptionalStaff) -> Principal:
+    # On the event loop (no hop to the thread pool for the common case); a refusal's commit
+    # is brief.
     if principal is None:
         _refuse(db, NotAuthenticated("log in or send an API token"))
     return principal
@@ -142,6 +158,11 @@ class Requirement:
 
     def __call__(
         self, request: Request, db: DbSession, principal: CurrentStaff, supplied: SuppliedCsrf
+    ) -> Principal:
+        return self.check(request, db, principal, supplied)
+
+    def check(
+        self, request: Request, db: Session, principal: Principal, supplied: str | None
     ) -> Principal:
         session = principal.session
         changes_state = request.method not in csrf.SAFE_METHODS
@@ -170,6 +191,45 @@ def require(permission: Permission) -> Any:
     changes state (403), the permission (403, recorded as `access.denied`).
     """
     return Depends(Requirement(permission))
+
+
+class ReadingRequirement(Requirement):
+    """`require_reading(permission)`, for the routes the retailer's systems call before every
+    message, which only read (their audit events go through the audit queue): a bearer token
+    is checked in a read-only session, so on SQLite the check takes no write lock and callers
+    do not queue behind each other; the token's last use is noted in a short transaction of
+    its own once a minute. Session cookies, and every refusal, go the way `require` goes."""
+
+    def __call__(  # type: ignore[override]
+        self, request: Request, db: DbSession, settings: AppSettings, supplied: SuppliedCsrf
+    ) -> Principal:
+        principal = _token_principal_reading(request)
+        if principal is None:
+            principal = optional_principal(request, db, settings)
+        if principal is None:
+            _refuse(db, NotAuthenticated("log in or send an API token"))
+        return self.check(request, db, principal, supplied)
+
+
+def _token_principal_reading(request: Request) -> Principal | None:
+    scheme, _, value = (request.headers.get("authorization") or "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    factory = request.app.state.session_factory
+    now = utcnow()
+    with reading(factory, snapshot=False) as db:
+        token = service.live_token(db, value.strip(), now=now)
+    if token is None:
+        return None
+    if service.touch_due(token, now):
+        with unit_of_work(factory) as db:
+            service.touch_token(db, token.id, now)
+    return Principal(staff=token.staff, role=Role(token.role), token=token)
+
+
+def require_reading(permission: Permission) -> Any:
+    """`require(permission)` for routes that only read: see `ReadingRequirement`."""
+    return Depends(ReadingRequirement(permission))
 
 
 def _refuse(db: Session, error: PrivacyOpsError) -> NoReturn:

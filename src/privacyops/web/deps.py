@@ -38,20 +38,26 @@ def get_db(request: Request) -> Iterator[Session]:
         session.close()
 
 
-def get_app_settings(request: Request) -> Settings:
+# The dependencies below only read app state: `async` keeps them on the event loop (a sync one
+# would be a hop to the thread pool and back on every request).
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_audit_queue(request: Request) -> AuditQueue:
+async def get_audit_queue(request: Request) -> AuditQueue:
     queue: AuditQueue = request.app.state.audit_queue
     return queue
 
 
-def get_vault(request: Request) -> Vault:
+def app_vault(request: Request) -> Vault:
     """The process's one vault (its key store engine is shared), made on first use."""
     vault: Vault | None = getattr(request.app.state, "vault", None)
     return vault or runtime.open_vault(request.app.state.settings)
+
+
+async def get_vault(request: Request) -> Vault:
+    return app_vault(request)
 
 
 # scope="function": the session commits when the handler returns, before the response is sent,
