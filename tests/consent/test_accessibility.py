@@ -37,7 +37,6 @@ from tests.consent.test_banner import (  # noqa: F401
     demo_with_banner,
     dialog_of,
     open_demo,
-    policy,
     press,
     reopen,
 )

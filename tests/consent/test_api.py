@@ -21,22 +21,8 @@ from privacyops.models.types import utcnow
 from privacyops.staff import service as staff_service
 from privacyops.web import auth
 from tests.audit.websupport import bearer, log_in_as
-from tests.dsr.support import publish_example
-from tests.staff.helpers import use_fast_hashing
 
 ANN = "ann@example.com"
-
-
-@pytest.fixture(autouse=True)
-def _fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_fast_hashing(monkeypatch)
-
-
-@pytest.fixture
-def policy(db: Session) -> PolicyVersion:
-    version = publish_example(db)
-    db.commit()
-    return version
 
 
 @pytest.fixture

@@ -27,7 +27,6 @@ from privacyops.models.policy import PolicyVersion
 from privacyops.settings import Settings
 from privacyops.vault.service import Vault
 from tests.browser import OneAtATime
-from tests.dsr.support import publish_example
 
 SHOP = "https://shop.example.com"
 ELSEWHERE = "https://tracker.example.net"
@@ -48,13 +47,6 @@ def settings(settings: Settings) -> Settings:
 def app(app: FastAPI) -> FastAPI:
     app.add_middleware(OneAtATime)
     return app
-
-
-@pytest.fixture
-def policy(db: Session) -> PolicyVersion:
-    version = publish_example(db)
-    db.commit()
-    return version
 
 
 def settled(db: Session) -> Session:

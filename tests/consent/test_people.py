@@ -30,8 +30,6 @@ from privacyops.models.policy import PolicyVersion
 from privacyops.models.types import utcnow
 from privacyops.vault.service import Vault
 from tests.audit.websupport import bearer, events_of, log_in_as
-from tests.dsr.support import publish_example
-from tests.staff.helpers import use_fast_hashing
 
 ANN = "ann@example.com"
 BOB_PHONE = "(212) 555-0123"
@@ -50,18 +48,6 @@ dataset:
             fides_meta: {identity: email, data_type: string}
 """
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def _fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_fast_hashing(monkeypatch)
-
-
-@pytest.fixture
-def policy(db: Session) -> PolicyVersion:
-    version = publish_example(db)
-    db.commit()
-    return version
 
 
 def connect_partner(db: Session, vault: Vault, policy: PolicyVersion) -> None:

@@ -21,24 +21,10 @@ from privacyops.models.policy import PolicyVersion
 from privacyops.vault.service import Vault
 from tests.audit.websupport import events_of, log_in_as
 from tests.consent.test_people import connect_partner, count
-from tests.dsr.support import publish_example
 from tests.htmltree import Node, parse
-from tests.staff.helpers import use_fast_hashing
 
 ANN = "ann@example.com"
 SAID = "Caller said: please stop emailing me."
-
-
-@pytest.fixture(autouse=True)
-def _fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_fast_hashing(monkeypatch)
-
-
-@pytest.fixture
-def policy(db: Session) -> PolicyVersion:
-    version = publish_example(db)
-    db.commit()
-    return version
 
 
 @pytest.fixture

@@ -25,19 +25,12 @@ from privacyops.models.policy import PolicyVersion
 from privacyops.settings import Settings
 from privacyops.vault.service import Vault
 from tests.dsr.browser_flow import outbox_messages, text_of
-from tests.dsr.support import publish_example, submit
+from tests.dsr.support import submit
 from tests.htmltree import Node, parse
 
 ANN = "ann.choices@example.com"
 STRANGER = "nobody.known@example.com"
 LINK = re.compile(r"https?://[^/\s]+(/preferences/[A-Za-z0-9_.\-]+)")
-
-
-@pytest.fixture
-def policy(db: Session) -> PolicyVersion:
-    version = publish_example(db)
-    db.commit()
-    return version
 
 
 @pytest.fixture

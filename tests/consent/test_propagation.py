@@ -40,14 +40,6 @@ from tests.consent.propagation_support import (
     partner_mails,
     tasks,
 )
-from tests.dsr.support import publish_example
-
-
-@pytest.fixture
-def policy(db: Session) -> PolicyVersion:
-    version = publish_example(db)
-    db.commit()
-    return version
 
 
 @pytest.fixture

@@ -32,26 +32,12 @@ from tests.consent.propagation_support import (
     opt_out,
     tasks,
 )
-from tests.dsr.support import publish_example
 from tests.htmltree import parse
-from tests.staff.helpers import use_fast_hashing
 
 API = "/api/v1/consent/propagations"
 PAGE = "/admin/consent/propagations"
 ALLOWED = ("privacy_officer", "engineer")
 REFUSED = ("admin", "auditor")
-
-
-@pytest.fixture(autouse=True)
-def _fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_fast_hashing(monkeypatch)
-
-
-@pytest.fixture
-def policy(db: Session) -> PolicyVersion:
-    version = publish_example(db)
-    db.commit()
-    return version
 
 
 @pytest.fixture
