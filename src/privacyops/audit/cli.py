@@ -58,9 +58,12 @@ def verify(
     `audit.verified`. A broken chain is left exactly as found: nothing is appended to it, so the
     evidence stays as it was for whoever investigates (the exit code and message are the alert).
     """
-    with database.unit_of_work(_session_factory()) as db:
-        result = _verify_with_progress(db, batch_size)
-        if result.ok:
+    factory = _session_factory()
+    # The walk reads a snapshot: on SQLite a long one keeps no write lock from the server.
+    with database.reading(factory) as snapshot:
+        result = _verify_with_progress(snapshot, batch_size)
+    if result.ok:
+        with database.unit_of_work(factory) as db:
             service.record(
                 db, AuditAction.audit_verified, actor=CLI_ACTOR, details={"events": result.checked}
             )
@@ -136,7 +139,7 @@ def export(
             "to": "file" if output else "stdout",
         }
         service.record(db, AuditAction.audit_exported, actor=CLI_ACTOR, details=details)
-    with database.unit_of_work(factory) as db, _open_output(output) as stream:
+    with database.reading(factory) as db, _open_output(output) as stream:
         for event in service.export_events(db, filters, upto_seq=upto):
             stream.write(json.dumps(event, ensure_ascii=False, separators=(",", ":")) + "\n")
     if output is not None:

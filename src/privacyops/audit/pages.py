@@ -28,7 +28,8 @@ from privacyops.audit.schemas import (
     filter_values,
     parse_filters,
 )
-from privacyops.audit.verify import VerifyResult
+from privacyops.audit.verify import VerifyResult, verify_chain
+from privacyops.db import reading
 from privacyops.errors import FieldProblem, InvalidInput, PrivacyOpsError
 from privacyops.identity.normalize import IdentityKind, normalize
 from privacyops.identity.service import find_subject
@@ -223,7 +224,11 @@ def find_by_identity(
 @router.post(f"{AUDIT_PATH}/verify", response_class=HTMLResponse)
 def verify(principal: Reader, request: Request, db: DbSession) -> Response:
     """Walk the whole chain and show the result; an intact chain is recorded."""
-    result = service.verify_and_record(db, actor=principal.actor, client=client_address(request))
+    with reading(request.app.state.session_factory) as walk:
+        walked = verify_chain(walk)
+    result = service.record_verified(
+        db, walked, actor=principal.actor, client=client_address(request)
+    )
     return _render_verify(principal, result)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -23,17 +23,25 @@ def advance_head(db: Session, count: int = 1) -> tuple[int, str]:
 
     The UPDATE comes first so the lock is taken before the head is read (see AuditChainHead).
     """
-    bump = (
-        update(AuditChainHead)
-        .where(AuditChainHead.id == HEAD_ID)
-        .values(seq=AuditChainHead.seq + count)
-        .returning(AuditChainHead.seq, AuditChainHead.hash)  # SQLite 3.35+, PostgreSQL
-    )
-    head = db.execute(bump).first()
+    given = {"count": count}
+    head = db.execute(_BUMP, given).first()
     if head is None:
         _create_head(db)
-        head = db.execute(bump).one()
+        head = db.execute(_BUMP, given).one()
     return int(head.seq), str(head.hash)
+
+
+# Built once, as every event appended runs them.
+_BUMP = (
+    update(AuditChainHead)
+    .where(AuditChainHead.id == HEAD_ID)
+    .values(seq=AuditChainHead.seq + bindparam("count"))
+    .returning(AuditChainHead.seq, AuditChainHead.hash)  # SQLite 3.35+, PostgreSQL
+)
+_INSERT = insert(AuditEvent)
+_MOVE_HASH = (
+    update(AuditChainHead).where(AuditChainHead.id == HEAD_ID).values(hash=bindparam("last"))
+)
 
 
 def _create_head(db: Session) -> None:
@@ -55,9 +63,8 @@ def _create_head(db: Session) -> None:
 def append(db: Session, events: Sequence[dict[str, Any]]) -> None:
     """Insert chained events (oldest first, as column values) and move the head's hash to the
     last one."""
-    db.execute(insert(AuditEvent), list(events))
-    last = events[-1]["hash"]
-    db.execute(update(AuditChainHead).where(AuditChainHead.id == HEAD_ID).values(hash=last))
+    db.execute(_INSERT, list(events))
+    db.execute(_MOVE_HASH, {"last": events[-1]["hash"]})
 
 
 def head(db: Session) -> AuditChainHead | None:

@@ -13,7 +13,7 @@ from privacyops.audit import repository
 from privacyops.audit.actions import AuditAction
 from privacyops.audit.chain import event_hash
 from privacyops.audit.schemas import AuditFilters, Page, event_record
-from privacyops.audit.verify import VerifyResult, verify_chain
+from privacyops.audit.verify import VerifyResult
 from privacyops.errors import FieldProblem, InvalidInput
 from privacyops.models.types import utcnow
 
@@ -187,13 +187,15 @@ def start_export(
     return ExportStart(upto, total)
 
 
-def verify_and_record(db: Session, *, actor: str, client: str | None) -> VerifyResult:
-    """Walk the chain; an intact one is recorded as `audit.verified`.
+def record_verified(
+    db: Session, result: VerifyResult, *, actor: str, client: str | None
+) -> VerifyResult:
+    """Record an intact walk as `audit.verified`. The walk may have read another session (a
+    snapshot: on SQLite a long walk then keeps no write lock).
 
     A broken chain is left exactly as found (nothing appended), as `privacyops audit verify`
     does: the answer is the alert, and the evidence stays untouched for whoever investigates.
     """
-    result = verify_chain(db)
     if result.ok:
         record(
             db,

@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from functools import partial
 from itertools import islice
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import String, bindparam, cast, func, select
 from sqlalchemy.dialects import postgresql
@@ -289,23 +289,39 @@ def decide_for(
     nobody by it): one query, for the retailer's systems that ask before every message."""
     chosen = checked_purpose(purpose_key)
     index = vault.blind_index(kind, normalize(kind, value, kind))
-    found = db.execute(
-        select(SubjectIdentity.subject_id, ConsentDecision.allowed, ConsentRecord)
-        .outerjoin(
-            ConsentDecision,
-            (ConsentDecision.subject_id == SubjectIdentity.subject_id)
-            & (ConsentDecision.purpose == chosen.key),
-        )
-        .outerjoin(ConsentRecord, ConsentRecord.id == ConsentDecision.record_id)
-        .where(SubjectIdentity.blind_index == index, SubjectIdentity.kind == kind)
-        .limit(1)
-    ).first()
+    given = {"index": index, "kind": kind, "purpose": chosen.key}
+    found = db.execute(_DECISION_FOR, given).first()
     if found is None:
         return _by_default(chosen, state), None
-    subject_id, allowed, entry = found
-    if entry is None:
-        return _by_default(chosen, state), subject_id
-    return _by_record(chosen, allowed, entry), subject_id
+    if found.id is None:
+        return _by_default(chosen, state), found.subject_id
+    return _by_record(chosen, found.current, found), found.subject_id
+
+
+# Built once: composing the statement costs more than running it. Columns, not the record
+# entity, for the same reason.
+_DECISION_FOR = (
+    select(
+        SubjectIdentity.subject_id,
+        ConsentDecision.allowed.label("current"),
+        ConsentRecord.id,
+        ConsentRecord.allowed,
+        ConsentRecord.method,
+        ConsentRecord.recorded_at,
+        ConsentRecord.overrides_record,
+    )
+    .outerjoin(
+        ConsentDecision,
+        (ConsentDecision.subject_id == SubjectIdentity.subject_id)
+        & (ConsentDecision.purpose == bindparam("purpose")),
+    )
+    .outerjoin(ConsentRecord, ConsentRecord.id == ConsentDecision.record_id)
+    .where(
+        SubjectIdentity.blind_index == bindparam("index"),
+        SubjectIdentity.kind == bindparam("kind"),
+    )
+    .limit(1)
+)
 
 
 def _by_default(chosen: Purpose, state: str | None) -> Decision:
@@ -315,7 +331,15 @@ def _by_default(chosen: Purpose, state: str | None) -> Decision:
     return Decision(chosen.key, allowed, reason)
 
 
-def _by_record(chosen: Purpose, allowed: bool, entry: ConsentRecord) -> Decision:
+class _RecordFields(Protocol):
+    id: int
+    allowed: bool
+    method: str
+    recorded_at: datetime
+    overrides_record: int | None
+
+
+def _by_record(chosen: Purpose, allowed: bool, entry: _RecordFields) -> Decision:
     verb = "allowed" if entry.allowed else "refused"
     when = entry.recorded_at.date().isoformat()
     return Decision(
