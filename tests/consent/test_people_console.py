@@ -141,6 +141,9 @@ def test_looking_up_someone_known_redirects_to_their_page_without_the_identity(
     partners = [th.text() for th in tasks.find_all("th")]
     assert len(partners) == 3
     assert all("ad-partner" in p for p in partners)
+    links = [a.attrs["href"] for a in tasks.find_all("a") if "propagations" in a.attrs["href"]]
+    assert len(links) == 3  # each task opens its own page
+    assert all(client.get(link).status_code == 200 for link in links)
     viewed = events_of(db, "consent.viewed")
     assert [e.subject for e in viewed] == [vault.subject_hash(str(ann.subject_id))]
 

@@ -179,6 +179,8 @@ def test_the_partners_confirmation_completes_the_task_and_nothing_is_mailed_agai
     opened = client.get(path)  # a mail scanner opening the link changes nothing
     assert opened.status_code == 200
     assert f"OPT-{first.id}" in opened.text
+    assert "for an opt-out" in opened.text  # not a "privacy request" the person made
+    assert "their request is done" not in opened.text
     assert ANN not in opened.text
     assert {t.status for t in tasks(db)} == {"awaiting_partner"}
 

@@ -87,6 +87,7 @@ def _page(
         page_title="Confirm a privacy instruction",
         title=operation_title(found.operation),
         reference=instruction_reference(found),
+        for_opt_out=found.propagation_id is not None,
         collection=found.collection,
         sent_on=long_date(found.sent_at.date()),
         acknowledged_on=long_date(found.acknowledged_at.date()) if found.acknowledged_at else None,
