@@ -28,7 +28,7 @@ from privacyops.staff.permissions import Permission
 from privacyops.vault.service import Vault
 from privacyops.web.auth import AdminRouter, Principal, client_address, require
 from privacyops.web.deps import AppVault, DbSession
-from privacyops.web.templating import console_not_found
+from privacyops.web.templating import console_not_found, field_errors
 
 router = AdminRouter(tags=["console"], include_in_schema=False)
 
@@ -50,14 +50,6 @@ METHOD_LABELS: Mapping[str, str] = {
     Method.import_: "Imported",
 }
 FLASH = {"recorded": "Recorded. The person's decisions below include it."}
-
-
-def _errors(invalid: InvalidInput, rename: Mapping[str, str] | None = None) -> Errors:
-    found: Errors = {}
-    for problem in invalid.problems:
-        name = (rename or {}).get(problem.field, problem.field)
-        found.setdefault(name, problem.message[:1].upper() + problem.message[1:])
-    return found
 
 
 def _split(identity: str) -> tuple[str | None, str | None]:
@@ -135,7 +127,7 @@ def look_up(
             principal,
             status_code=422,
             lookup=lookup,
-            lookup_errors=_errors(invalid, IDENTITY_FIELDS),
+            lookup_errors=field_errors(invalid.problems, IDENTITY_FIELDS),
         )
     region = _state(state)
     if who is not None:
@@ -235,7 +227,7 @@ def record_choice(
             found, choice = people.check_identified_choice(**fields, **_identity(identity))
             who = people.someone(db, vault, found)
     except InvalidInput as invalid:
-        errors = _errors(invalid, IDENTITY_FIELDS)
+        errors = field_errors(invalid.problems, IDENTITY_FIELDS)
         if known is not None:
             return _person_page(
                 request,

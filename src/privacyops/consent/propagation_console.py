@@ -28,7 +28,7 @@ from privacyops.staff.console import render_console
 from privacyops.staff.permissions import Permission
 from privacyops.web.auth import AdminRouter, Principal, client_address, require
 from privacyops.web.deps import AppVault, DbSession
-from privacyops.web.templating import console_not_found
+from privacyops.web.templating import console_not_found, field_errors, sentence
 
 router = AdminRouter(tags=["console"], include_in_schema=False)
 
@@ -63,10 +63,6 @@ def _not_found() -> HTMLResponse:
     )
 
 
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
 def _task_id(value: str) -> int | None:
     """The path's task number, or None for anything that cannot be one (a 404, like unknown)."""
     if not value.isdigit() or not 1 <= int(value) <= staff.MAX_ID:
@@ -98,7 +94,7 @@ def _render_list(
     try:
         staff.check_status(form["status"])
     except InvalidInput as refused:
-        errors.update({p.field: _sentence(p.message) for p in refused.problems})
+        errors.update(field_errors(refused.problems))
     rows: list[staff.Listed] | None = None
     total, number = 0, int(page_text) if page_text and not errors else 1
     if errors:
@@ -204,7 +200,7 @@ def _act(
     except PrivacyOpsError as refused:
         db.rollback()
         message = refused.problems[0].message if refused.problems else refused.message
-        text = f"Task {task_id}: {_sentence(message).rstrip('.')}."
+        text = f"Task {task_id}: {sentence(message).rstrip('.')}."
         form = {"status": "open", "overdue": ""}
         return _render_list(principal, db, form, status_code=refused.status_code, refusal=text)
     return RedirectResponse(f"{PROPAGATIONS_PATH}?done={done}", status_code=303)

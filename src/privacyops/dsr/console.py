@@ -42,7 +42,7 @@ from privacyops.staff.permissions import Permission
 from privacyops.vault.service import Vault
 from privacyops.web.auth import AdminRouter, Principal, client_address, require
 from privacyops.web.deps import AppSettings, AppVault, DbSession
-from privacyops.web.templating import console_not_found
+from privacyops.web.templating import console_not_found, field_errors, sentence
 
 router = AdminRouter(tags=["console"], include_in_schema=False)
 
@@ -88,11 +88,6 @@ STATUS_GROUPS: Mapping[str, frozenset[Status] | None] = {
 LIST_FIELDS = ("status", "type", "state", "due_within", "overdue")
 
 
-def _sentence(text: str) -> str:
-    text = text.strip()
-    return text[:1].upper() + text[1:]
-
-
 def _see(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
 
@@ -103,13 +98,6 @@ def _not_found() -> HTMLResponse:
         back_to=REQUESTS_PATH,
         back_label="Back to the requests",
     )
-
-
-def _errors(refused: PrivacyOpsError) -> Errors:
-    found: Errors = {}
-    for problem in refused.problems:
-        found.setdefault(problem.field, _sentence(problem.message))
-    return found
 
 
 # --- where a request stands -------------------------------------------------------------------
@@ -226,7 +214,7 @@ def request_list(principal: Reader, request: Request, db: DbSession) -> Response
         query = _list_query(form, params.get("page", ""), now)
         page = service.list_requests(db, query.filters, (query.page - 1) * PAGE_SIZE, PAGE_SIZE)
     except InvalidInput as invalid:
-        return _list_page(principal, form, errors=_errors(invalid), status_code=422)
+        return _list_page(principal, form, errors=field_errors(invalid.problems), status_code=422)
     rows = [Row(r, Standing.of(r, now)) for r in page.items]
     pages = max(1, -(-page.total // PAGE_SIZE))
     return _list_page(
@@ -438,11 +426,11 @@ def entry_submit(
         submitted = _enter(request, db, vault, settings, principal, form)
     except InvalidInput as invalid:
         db.rollback()
-        return _entry_page(principal, form, errors=_errors(invalid), status_code=422)
+        return _entry_page(principal, form, errors=field_errors(invalid.problems), status_code=422)
     except PrivacyOpsError as refused:
         db.rollback()
         return _entry_page(
-            principal, form, refusal=_sentence(refused.message), status_code=refused.status_code
+            principal, form, refusal=sentence(refused.message), status_code=refused.status_code
         )
     return _see(f"{REQUESTS_PATH}/{submitted.request.id}?done=entered")
 
@@ -668,8 +656,8 @@ def _act(
             principal,
             request_id,
             status_code=refused.status_code,
-            refusal=Refusal(form, _sentence(message).rstrip(".") + "."),
-            forms=Forms({form: kept}, {form: _errors(refused)}),
+            refusal=Refusal(form, sentence(message).rstrip(".") + "."),
+            forms=Forms({form: kept}, {form: field_errors(refused.problems)}),
         )
     return _see(f"{REQUESTS_PATH}/{request_id}?done={done}")
 

@@ -56,7 +56,7 @@ from privacyops.web import csrf
 from privacyops.web.auth import client_address
 from privacyops.web.deps import AppSettings, AppVault, DbSession
 from privacyops.web.limits import public_page_limited
-from privacyops.web.templating import error_page, render_page
+from privacyops.web.templating import error_page, render_page, sentence
 
 router = APIRouter(tags=["request pages"], include_in_schema=False)
 
@@ -426,7 +426,7 @@ class Errors:
         if target is None:
             self.general.append(problem.message)
         elif target not in self.by_field:
-            self.by_field[target] = _sentence(problem.message)
+            self.by_field[target] = sentence(problem.message)
 
     @classmethod
     def of(cls, problems: list[FieldProblem], fallback: str) -> Errors:
@@ -439,10 +439,6 @@ class Errors:
 
     def __bool__(self) -> bool:
         return bool(self.by_field or self.general)
-
-
-def _sentence(message: str) -> str:
-    return message[:1].upper() + message[1:]
 
 
 def _validation_problems(exc: ValidationError) -> list[FieldProblem]:
@@ -813,14 +809,14 @@ def resend_code(
             token=token,
             message=None,
             status=429,
-            errors=Errors(general=[_sentence(exc.message) + "."]),
+            errors=Errors(general=[sentence(exc.message) + "."]),
         )
         if exc.retry_after is not None:
             page.headers["Retry-After"] = str(exc.retry_after)
         return page
     except PrivacyOpsError as exc:
         db.rollback()
-        errors = Errors(general=[_sentence(exc.message) + "."])
+        errors = Errors(general=[sentence(exc.message) + "."])
         return _verify_page(
             request, db, vault, settings, found, token=token, errors=errors, status=409
         )

@@ -36,7 +36,7 @@ from privacyops.web.auth import (
     safe_next,
 )
 from privacyops.web.deps import AppSettings, DbSession
-from privacyops.web.templating import error_page
+from privacyops.web.templating import error_page, sentence
 
 router = AdminRouter(tags=["console"], include_in_schema=False)
 
@@ -211,14 +211,10 @@ FormSecret = Annotated[str, Form(max_length=2000)]
 Errors = dict[str, list[str]]
 
 
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
 def _by_field(problems: list[FieldProblem]) -> Errors:
     found: Errors = {}
     for problem in problems:
-        found.setdefault(problem.field, []).append(_sentence(problem.message))
+        found.setdefault(problem.field, []).append(sentence(problem.message))
     return found
 
 
@@ -381,7 +377,7 @@ def _staff_change(
             db,
             principal,
             status=refused.status_code,
-            refusal=(staff_id, staff.email, _sentence(message).rstrip(".") + "."),
+            refusal=(staff_id, staff.email, sentence(message).rstrip(".") + "."),
         )
     return _see(f"{STAFF_PATH}?done={done}&id={staff_id}")
 

@@ -7,6 +7,7 @@ Undefined variables raise, so a template typo fails a test instead of rendering 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -14,6 +15,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.responses import HTMLResponse
+
+from privacyops.errors import FieldProblem
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -81,3 +84,22 @@ def console_not_found(message: str, *, back_to: str, back_label: str) -> HTMLRes
         home_href=back_to,
         home_label=back_label,
     )
+
+
+def sentence(text: str) -> str:
+    """A service's message as the page shows it: capitalised (messages start lower case)."""
+    text = text.strip()
+    return text[:1].upper() + text[1:]
+
+
+def field_errors(
+    problems: Iterable[FieldProblem], rename: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Each form field's first problem, as a sentence; `rename` maps a service's field names
+    to the form's."""
+    found: dict[str, str] = {}
+    for problem in problems:
+        found.setdefault(
+            (rename or {}).get(problem.field, problem.field), sentence(problem.message)
+        )
+    return found
